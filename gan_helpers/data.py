@@ -1,0 +1,546 @@
+"""Finding LFW, turning it into training tensors, and caching the result.
+
+The pipeline follows the blog post the exercise comes from ("Generating Faces
+with Torch"): crop 50 px from every side of the 250x250 deep-funneled image
+(keeping the central 150x150 face), resize with a bicubic filter to
+``image_size`` (64 by default) and scale to [-1, 1] for training.
+
+The preprocessed uint8 array is cached on disk, keyed by the list of source
+files (names, sizes, modification times) and by the settings, so the second
+run loads it in a fraction of a second. Nothing in the source folder is ever
+written to.
+
+Any folder of per-person image folders works (JPEG, PNG, PGM, colour or
+grayscale): the person of an image is the name of the folder it is in. A
+``.tgz`` archive as distributed by the LFW site is read directly, without
+extracting it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+import tarfile
+import warnings
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+
+from gan_helpers import PROJECT_ROOT
+
+#: File name endings read as images; every other file is ignored.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp")
+#: Where the data finder looks when neither an argument nor LFW_DIR is given.
+DEFAULT_CANDIDATES = (
+    "data/lfw-deepfunneled",
+    "data/lfw",
+    "data/lfw_funneled",
+    "data/lfw-deepfunneled.tgz",
+    "data/lfw.tgz",
+    "data/lfw-funneled.tgz",
+)
+#: A course machine's shared copy, looked for beside the project's folder.
+SHARED_COPY = "shared/datasets/lfw-deepfunneled"
+#: Environment variable that points at the dataset.
+ENV_VAR = "LFW_DIR"
+#: Bump when the preprocessing changes so old caches are rebuilt.
+CACHE_FORMAT = 2
+#: The blog's crop: 50 px from every side of the 250x250 LFW image.
+DEFAULT_CROP = 50
+#: The blog's split was 13,000 training and 233 validation images.
+DEFAULT_VALIDATION_FRACTION = 233 / 13233
+
+HOW_TO_GET_LFW = (
+    "Get LFW with `python -m gan_helpers download --dest data/` (about 110 MB), "
+    "or point at an existing copy with `--data DIR` or the environment variable "
+    f"{ENV_VAR}=DIR (a folder of per-person image folders, or lfw-deepfunneled.tgz)."
+)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset folder or archive is missing or holds no images."""
+
+
+class NotEnoughImagesError(ValueError):
+    """Fewer usable images than the caller needs (for example one batch)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFile:
+    """One source image: its path relative to the dataset root and its person."""
+
+    relpath: str
+    person: str
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclasses.dataclass
+class Faces:
+    """Preprocessed faces with what is known about each of them."""
+
+    images: np.ndarray  # uint8 (N, S, S, 3)
+    people: np.ndarray  # str (N,), the person (folder name) of each image
+    files: list[str]  # relative path of each image
+    skipped: list[tuple[str, str]]  # (relative path, reason) of each unreadable file
+    source: Path  # the folder or archive that was read
+    from_cache: bool = False
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def num_people(self) -> int:
+        return len(set(self.people.tolist()))
+
+
+# ----------------------------------------------------------------------------
+# Finding the dataset.
+
+
+def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the dataset folder or archive to read.
+
+    The order is: the explicit ``data_dir`` argument, then the environment
+    variable ``LFW_DIR``, then ``data/lfw-deepfunneled``, ``data/lfw``,
+    ``data/lfw_funneled`` (and the same names as ``.tgz`` archives) under the
+    project root and under the current directory, and last a course machine's
+    shared copy, ``../shared/datasets/lfw-deepfunneled`` beside the project.
+    """
+    if data_dir is not None:
+        return _check_exists(Path(data_dir), "the path you gave")
+    if os.environ.get(ENV_VAR):
+        return _check_exists(Path(os.environ[ENV_VAR]), f"the environment variable {ENV_VAR}")
+    tried = []
+    candidates = [base / name for base in dict.fromkeys([PROJECT_ROOT, Path.cwd()]) for name in DEFAULT_CANDIDATES]
+    # Last, the shared copy a course machine keeps beside the clone.
+    candidates.append(PROJECT_ROOT.parent / SHARED_COPY)
+    for path in candidates:
+        tried.append(str(path))
+        if path.exists():
+            return path
+    raise DatasetNotFoundError(
+        "No face dataset found: no argument was given, the environment variable "
+        f"{ENV_VAR} is not set, and none of these exists: {', '.join(tried)}. {HOW_TO_GET_LFW}"
+    )
+
+
+def _check_exists(path: Path, origin: str) -> Path:
+    if not path.exists():
+        raise DatasetNotFoundError(f"Dataset path {path} (from {origin}) does not exist. {HOW_TO_GET_LFW}")
+    return path
+
+
+def _is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+
+
+def list_images(source: str | os.PathLike) -> list[ImageFile]:
+    """List the image files of a dataset folder or ``.tgz`` archive, sorted.
+
+    The person of an image is the name of the folder that holds it. Files
+    that are not images (by their ending) and hidden files are ignored.
+    """
+    source = Path(source)
+    if source.is_file():
+        files = _list_archive(source)
+    elif source.is_dir():
+        files = _list_folder(source)
+    else:
+        raise DatasetNotFoundError(f"Dataset path {source} does not exist. {HOW_TO_GET_LFW}")
+    if not files:
+        raise DatasetNotFoundError(
+            f"Dataset path {source} holds no images (looked for {', '.join(IMAGE_EXTENSIONS)} "
+            f"files in per-person folders). {HOW_TO_GET_LFW}"
+        )
+    return sorted(files, key=lambda f: f.relpath)
+
+
+def _list_folder(root: Path) -> list[ImageFile]:
+    files = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=True):
+                    stack.append(Path(entry.path))
+                elif _is_image_name(entry.name) and entry.is_file():
+                    stat = entry.stat()
+                    rel = Path(entry.path).relative_to(root).as_posix()
+                    person = folder.name if folder != root else root.name
+                    files.append(ImageFile(rel, person, stat.st_size, stat.st_mtime_ns))
+    return files
+
+
+def _list_archive(archive: Path) -> list[ImageFile]:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DatasetNotFoundError(
+            f"Dataset archive {archive} cannot be read as a tar archive ({error}). "
+            "Download it again or extract it by hand and point at the folder."
+        ) from error
+    files = []
+    for member in members:
+        parts = PurePosixPath(member.name).parts
+        if not _is_image_name(parts[-1]):
+            continue
+        person = parts[-2] if len(parts) >= 2 else archive.stem
+        files.append(ImageFile(member.name, person, member.size, int(member.mtime)))
+    return files
+
+
+# ----------------------------------------------------------------------------
+# Preprocessing one image.
+
+
+def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
+    """The square box left after removing ``crop`` px from every side.
+
+    A non-square image is cut to its central square first, so faces keep
+    their proportions.
+    """
+    if crop < 0:
+        raise ValueError(f"crop must be >= 0 pixels. Received: crop={crop}")
+    side = min(width, height) - 2 * crop
+    if side < 8:
+        raise ValueError(
+            f"crop={crop} px from every side leaves {side} px of a {width}x{height} image; "
+            "use a smaller crop (0 keeps the whole image)."
+        )
+    left = (width - side) // 2
+    top = (height - side) // 2
+    return left, top, left + side, top + side
+
+
+def preprocess_image(image: Image.Image, image_size: int = 64, crop: int = DEFAULT_CROP) -> np.ndarray:
+    """Crop and resize one opened PIL image to uint8 RGB ``(S, S, 3)``.
+
+    For JPEG files the decoder is asked for a reduced-size version first
+    (draft mode: decoding at 1/2, 1/4 or 1/8 of the size costs a fraction
+    of a full decode) that is still at least as large as the final crop
+    needs, so the quality is that of a bicubic resize from a larger image.
+    """
+    full_w, full_h = image.size
+    box = crop_box(full_w, full_h, crop)
+    side = box[2] - box[0]
+    if image.format == "JPEG":
+        # Ask for the smallest decode whose crop is still >= image_size pixels.
+        need = math.ceil(image_size * full_w / side), math.ceil(image_size * full_h / side)
+        image.draft("RGB", need)
+    scale = image.size[0] / full_w
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    scaled_box = tuple(v * scale for v in box)
+    out = image.resize((image_size, image_size), Image.Resampling.BICUBIC, box=scaled_box)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def _load_one(read, relpath: str, image_size: int, crop: int):
+    """Return (array, None) or (None, reason) for one file."""
+    try:
+        with Image.open(read(relpath)) as image:
+            return preprocess_image(image, image_size, crop), None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return None, f"{type(error).__name__}: {error}"
+
+
+def open_image(source: str | os.PathLike, relpath: str) -> Image.Image:
+    """Open one image of a dataset folder or archive as a PIL image (not yet decoded)."""
+    source = Path(source)
+    if source.is_file():
+        with tarfile.open(source, "r:*") as tar:
+            return Image.open(io.BytesIO(tar.extractfile(relpath).read()))
+    return Image.open(source / relpath)
+
+
+def read_image(source: str | os.PathLike, relpath: str, image_size: int | None = None,
+               crop: int = DEFAULT_CROP) -> np.ndarray:
+    """One image as uint8 RGB: as stored (``image_size=None``) or preprocessed like the cache."""
+    with open_image(source, relpath) as image:
+        if image_size is None:
+            return np.asarray(image.convert("RGB"))
+        return preprocess_image(image, image_size, crop)
+
+
+# ----------------------------------------------------------------------------
+# Loading, caching.
+
+
+def default_cache_dir() -> Path:
+    """``GAN_CACHE_DIR`` if set, else ``data/cache`` in the project (git-ignored)."""
+    if os.environ.get("GAN_CACHE_DIR"):
+        return Path(os.environ["GAN_CACHE_DIR"])
+    return PROJECT_ROOT / "data" / "cache"
+
+
+def _check_image_size(image_size: int) -> None:
+    if not isinstance(image_size, (int, np.integer)) or image_size % 2 or not 16 <= image_size <= 128:
+        raise ValueError(f"image_size must be an even integer from 16 to 128. Received: image_size={image_size}")
+
+
+def cache_key(source: Path, files: list[ImageFile], image_size: int, crop: int) -> str:
+    """A hash of the file list (names, sizes, times) and the settings."""
+    digest = hashlib.sha1()
+    digest.update(json.dumps([CACHE_FORMAT, str(source.resolve()), image_size, crop]).encode())
+    for f in files:
+        digest.update(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_dataset(
+    data_dir: str | os.PathLike | None = None,
+    image_size: int = 64,
+    crop: int = DEFAULT_CROP,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    limit: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Faces:
+    """Load and preprocess every face of a dataset, using the on-disk cache.
+
+    Args:
+        data_dir: folder of per-person image folders, or a ``.tgz`` archive.
+            ``None`` searches as :func:`find_data_dir` does.
+        image_size: side of the square output, an even number from 16 to 128.
+        crop: pixels removed from every side before resizing (the blog's 50).
+        cache_dir: where the preprocessed array is kept (see :func:`default_cache_dir`).
+        use_cache: ``False`` always decodes the images and writes no cache.
+        limit: use only the first ``limit`` files (sorted by path); for quick looks.
+        workers: decoding threads (default: one per core).
+        progress: show a progress bar while decoding.
+    """
+    _check_image_size(image_size)
+    source = find_data_dir(data_dir)
+    files = list_images(source)
+    if limit is not None:
+        files = files[:limit]
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(source, files, image_size, crop)
+    stem = cache_dir / f"faces_{image_size}px_crop{crop}_{key}"
+    if use_cache:
+        cached = _read_cache(stem, image_size)
+        if cached is not None:
+            images, meta = cached
+            return Faces(images, np.array(meta["people"]), meta["files"],
+                         [tuple(s) for s in meta["skipped"]], source, from_cache=True)
+
+    images, kept, skipped = _decode_all(source, files, image_size, crop, workers, progress)
+    if skipped:
+        shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:3])
+        warnings.warn(
+            f"Skipped {len(skipped)} unreadable image(s) of {len(files)} in {source}: {shown}"
+            + (" ..." if len(skipped) > 3 else ""),
+            stacklevel=2,
+        )
+    if not kept:
+        raise NotEnoughImagesError(f"None of the {len(files)} image files in {source} could be read.")
+    people = [f.person for f in kept]
+    meta = {"files": [f.relpath for f in kept], "people": people, "skipped": skipped,
+            "source": str(source), "image_size": image_size, "crop": crop, "format": CACHE_FORMAT}
+    if use_cache:
+        _write_cache(stem, images, meta)
+    return Faces(images, np.array(people), meta["files"], skipped, source)
+
+
+def load_faces(data_dir=None, image_size: int = 64, **kwargs) -> np.ndarray:
+    """The preprocessed faces as a uint8 array ``(N, S, S, 3)`` (see :func:`load_dataset`)."""
+    return load_dataset(data_dir, image_size, **kwargs).images
+
+
+def _decode_all(source: Path, files, image_size, crop, workers, progress):
+    """Decode every file in parallel; returns (images, kept files, skipped (path, reason))."""
+    workers = workers or os.cpu_count() or 1
+    relpaths = [f.relpath for f in files]
+    bar = _progress_bar(len(files), f"Preparing {source.name} at {image_size}x{image_size}", progress)
+    images = np.empty((len(files), image_size, image_size, 3), np.uint8)
+    reasons: list[str | None] = []
+    if source.is_file():
+        # An archive is read sequentially in one pass; decoding runs on threads.
+        with tarfile.open(source, "r:*") as tar, ThreadPoolExecutor(workers) as pool:
+            wanted = set(relpaths)
+            futures = {}
+            for member in tar:
+                if member.name in wanted and member.isfile():
+                    payload = tar.extractfile(member).read()
+                    futures[member.name] = pool.submit(
+                        _load_one, lambda _rel, d=payload: io.BytesIO(d), member.name, image_size, crop)
+            for i, rel in enumerate(relpaths):
+                array, reason = futures[rel].result()
+                if array is not None:
+                    images[i] = array
+                reasons.append(reason)
+                bar.update(1)
+    else:
+        # Chunks of files per task: few, large results to send back from the workers.
+        chunk = 512
+        starts = range(0, len(relpaths), chunk)
+        with _folder_pool(workers, len(files)) as pool:
+            tasks = [(str(source), relpaths[i:i + chunk], image_size, crop) for i in starts]
+            for i, (block, block_reasons) in zip(starts, pool.map(_decode_chunk, *zip(*tasks))):
+                images[i:i + len(block)] = block
+                reasons.extend(block_reasons)
+                bar.update(len(block))
+    bar.close()
+    # Crop settings that leave nothing are a configuration error, not a bad file.
+    failed = [r for r in reasons if r]
+    if failed and len(failed) == len(reasons) and all("crop=" in r for r in failed):
+        raise ValueError(failed[0].split(": ", 1)[1])
+    ok = np.array([r is None for r in reasons], bool)
+    kept = [f for f, good in zip(files, ok) if good]
+    skipped = [(f.relpath, r) for f, r in zip(files, reasons) if r]
+    return (images if ok.all() else images[ok]), kept, skipped
+
+
+def _decode_chunk(root: str, relpaths: list[str], image_size: int, crop: int):
+    """Decode files below ``root`` (in a worker): one array, and a reason (or None) per file."""
+    base = Path(root)
+    block = np.zeros((len(relpaths), image_size, image_size, 3), np.uint8)
+    reasons = []
+    for i, rel in enumerate(relpaths):
+        array, reason = _load_one(lambda r: base / r, rel, image_size, crop)
+        if array is not None:
+            block[i] = array
+        reasons.append(reason)
+    return block, reasons
+
+
+def _folder_pool(workers: int, num_files: int):
+    """Worker processes for large folders, threads otherwise.
+
+    Decoding is CPU-bound and Pillow holds the GIL for part of it, so two
+    forked processes decode LFW about 1.3x faster than two threads on a
+    2-core machine (benchmarks/bench_data.py). Forking is only safe while
+    TensorFlow (and its thread pools) is not loaded, and spawned workers
+    would re-run a caller's unguarded script, so once TensorFlow is imported,
+    or for small folders that do not repay the start-up, threads are used.
+    """
+    if workers > 1 and num_files >= 2000 and "tensorflow" not in sys.modules and os.name == "posix":
+        import multiprocessing
+
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
+
+
+def _progress_bar(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="img", disable=not enabled, mininterval=0.5)
+
+
+def _read_cache(stem: Path, image_size: int):
+    npy, meta_path = stem.with_suffix(".npy"), stem.with_suffix(".json")
+    if not (npy.exists() and meta_path.exists()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        images = np.load(npy, allow_pickle=False)
+        expected = (len(meta["files"]), image_size, image_size, 3)
+        if images.dtype != np.uint8 or images.shape != expected or len(meta["people"]) != expected[0]:
+            raise ValueError(f"cached array is {images.dtype} {images.shape}, expected uint8 {expected}")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        warnings.warn(f"Cache {npy} is unreadable or stale ({error}); rebuilding it.", stacklevel=3)
+        return None
+    return images, meta
+
+
+def _write_cache(stem: Path, images: np.ndarray, meta: dict) -> None:
+    """Write the array and its description atomically (temporary file, then rename)."""
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for path, write in ((stem.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode())),
+                            (stem.with_suffix(".npy"), lambda f: np.save(f, images, allow_pickle=False))):
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                write(f)
+            os.replace(tmp, path)
+    except OSError as error:
+        warnings.warn(f"Could not write the cache in {stem.parent} ({error}); "
+                      "set GAN_CACHE_DIR to a writable folder to keep it.", stacklevel=3)
+
+
+# ----------------------------------------------------------------------------
+# Splits and the tf.data pipeline.
+
+
+def split_by_person(people, validation_fraction: float = DEFAULT_VALIDATION_FRACTION, seed: int = 0):
+    """Split image indices so that no person is on both sides.
+
+    People are shuffled with ``seed`` and moved to validation one by one,
+    skipping anyone whose images would overshoot the target, until
+    validation holds ``round(validation_fraction * N)`` images (or as close
+    as the people allow). Returns two sorted integer arrays
+    ``(train_indices, validation_indices)``.
+    """
+    if not 0 <= validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in [0, 1). Received: validation_fraction={validation_fraction}")
+    people = np.asarray(people)
+    names, inverse, counts = np.unique(people, return_inverse=True, return_counts=True)
+    order = np.random.default_rng(seed).permutation(len(names))
+    target = round(validation_fraction * len(people))
+    in_validation = np.zeros(len(names), bool)
+    total = 0
+    for person in order:
+        if total >= target:
+            break
+        if total + counts[person] <= target:
+            in_validation[person] = True
+            total += counts[person]
+    is_val = in_validation[inverse]
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def to_float(images) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [-1, 1] (numpy)."""
+    return np.asarray(images, np.float32) / 127.5 - 1.0
+
+
+def to_uint8(images) -> np.ndarray:
+    """float [-1, 1] -> uint8 [0, 255] (numpy), clipping out-of-range values."""
+    return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def make_dataset(images: np.ndarray, batch_size: int = 64, shuffle: bool = True, seed: int | None = None,
+                 drop_remainder: bool = True):
+    """A ``tf.data`` pipeline of float32 batches in [-1, 1].
+
+    The whole uint8 array lives in memory as one tensor; each batch is a
+    gather of shuffled indices, so the pipeline costs a few microseconds per
+    image and never starves training. One pass is one epoch; reshuffled
+    every epoch.
+    """
+    from gan_helpers._quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (N, S, S, 3). Received: {images.dtype} {images.shape}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+    if drop_remainder and len(images) < batch_size:
+        raise NotEnoughImagesError(
+            f"Only {len(images)} images, fewer than one batch of {batch_size}: "
+            "use a smaller batch_size or a larger dataset."
+        )
+    table = tf.constant(images)
+    indices = tf.data.Dataset.range(len(images))
+    if shuffle:
+        indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size, drop_remainder=drop_remainder)
+
+    def gather_and_scale(index):
+        return tf.cast(tf.gather(table, index), tf.float32) / 127.5 - 1.0
+
+    return batches.map(gather_and_scale, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

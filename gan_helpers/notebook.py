@@ -1,0 +1,73 @@
+"""The Setup section every notebook runs: versions, seeds, plot defaults, smoke switch."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+#: Where notebooks save their figures (git-ignored), as in handson-ml3.
+IMAGES_DIR = Path("images")
+
+
+def smoke_test() -> bool:
+    """True under CI or when ``GAN_SMOKE=1``: every costly setting shrinks to seconds."""
+    return "CI" in os.environ or os.environ.get("GAN_SMOKE", "") not in ("", "0")
+
+
+def setup(seed: int = 42, quiet: bool = False) -> bool:
+    """Check versions, seed every generator, set plot defaults; return the smoke flag."""
+    from gan_helpers._quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    import keras
+    import matplotlib as mpl
+    import numpy as np
+
+    assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"
+    assert keras.__version__.startswith("3."), f"Keras 3 is required, found {keras.__version__}"
+    keras.utils.set_random_seed(seed)
+    mpl.rc("axes", labelsize=12, titlesize=12)
+    mpl.rc("figure", dpi=90)
+    mpl.rc("image", interpolation="nearest")
+    smoke = smoke_test()
+    if not quiet:
+        print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+              f"NumPy {np.__version__}; {os.cpu_count()} CPU core(s); seed {seed}; "
+              f"smoke mode {'ON (tiny settings)' if smoke else 'off (real work)'}")
+    return smoke
+
+
+def dataset_for_notebook(smoke: bool) -> Path:
+    """LFW as found by :func:`gan_helpers.data.find_data_dir`.
+
+    In smoke mode without LFW (a CI machine without the dataset), a small
+    synthetic folder is made instead so the notebook still runs end to end.
+    """
+    from gan_helpers import data
+
+    try:
+        return data.find_data_dir()
+    except data.DatasetNotFoundError:
+        if not smoke:
+            raise
+        import tempfile
+
+        from gan_helpers.synthetic import make_face_folder
+
+        print("LFW not found; smoke mode uses a small synthetic face folder instead.")
+        return make_face_folder(Path(tempfile.mkdtemp()) / "synthetic-faces", people=12, per_person=12)
+
+
+def save_fig(name: str, fig=None, tight_layout: bool = True, resolution: int = 110) -> Path:
+    """Save the current (or given) figure as ``images/<name>.png`` next to the notebook."""
+    import matplotlib.pyplot as plt
+
+    fig = fig or plt.gcf()
+    IMAGES_DIR.mkdir(exist_ok=True)
+    path = IMAGES_DIR / f"{name}.png"
+    if tight_layout:
+        fig.tight_layout()
+    fig.savefig(path, dpi=resolution)
+    return path

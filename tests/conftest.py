@@ -1,0 +1,33 @@
+"""Shared fixtures: small image folders the tests build themselves, and LFW when present."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from gan_helpers.synthetic import make_face_folder  # noqa: E402
+
+LFW_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "lfw-deepfunneled"
+
+
+@pytest.fixture
+def face_folder(tmp_path):
+    """Six people, five 250x250 images each, in JPEG, PNG and PGM, some grayscale."""
+    return make_face_folder(tmp_path / "faces", people=6, per_person=5, formats=("jpg", "png", "pgm"),
+                            grayscale_every=4)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def lfw_dir():
+    """The real LFW folder, or a skip that says how to provide it."""
+    path = Path(os.environ.get("LFW_DIR", LFW_DEFAULT))
+    if not path.is_dir():
+        pytest.skip(f"LFW not found at {path}: set LFW_DIR to the lfw-deepfunneled folder to run this test")
+    return path

@@ -1,0 +1,39 @@
+"""The command line: real runs in a subprocess, one-line errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_prepare_reports_counts_and_uses_the_cache(face_folder, tmp_path):
+    env = {"GAN_CACHE_DIR": str(tmp_path / "cache")}
+    first = run("prepare", "--data", str(face_folder), "--size", "32", "--quiet", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Used 30 images of 6 people" in first.stdout and "(0 skipped)" in first.stdout
+    second = run("prepare", "--data", str(face_folder), "--size", "32", "--quiet", env=env)
+    assert "(from cache)" in second.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("prepare", "--data", "/definitely/not/here"), "does not exist"),
+    (("prepare", "--size", "65", "--data", "."), "image_size must be an even integer"),
+])
+def test_bad_input_gives_one_clear_line(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_prepare_counts_all_of_lfw(lfw_dir, tmp_path):
+    result = run("prepare", "--data", str(lfw_dir), "--size", "64", "--quiet",
+                 env={"GAN_CACHE_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "Used 13,233 images of 5,749 people" in result.stdout
