@@ -1,0 +1,213 @@
+"""The exercise's networks: the discriminator, the generator, the WGAN critic.
+
+Discriminator (as the exercise asks, after the blog's D): three blocks of
+Conv2D -> MaxPooling2D -> ReLU -> Dropout, then flatten, dense layers with
+dropout, and one logit out (no sigmoid: the losses work on logits, which is
+numerically safer). Heavy dropout, no batch norm (an option adds it, for the
+failure demo in notebook 03).
+
+Generator: noise -> Dense -> Reshape to a small image, then blocks of
+Unpooling2D -> FullConv2D -> ReLU -> Dropout -> BatchNormalization, in
+exactly this order, then an output FullConv2D with tanh.
+
+Size arithmetic of the generator. A block doubles the side and the full
+convolution adds ``kernel - 1``: ``h -> 2h + (k - 1)``. After ``n`` blocks
+from a start side ``h0`` and a last full convolution with the same kernel,
+the side is ``2**n * (h0 + k - 1)``. So for an output side ``S`` the start
+side is ``h0 = S / 2**n - (k - 1)``: with 5x5 kernels and three blocks,
+``64 = 8 * (4 + 4)``: 4 -> 12 -> 28 -> 60 -> 64. No cropping is needed;
+sizes that do not fit raise a ``ValueError`` that says which do.
+"""
+
+from __future__ import annotations
+
+from gan_helpers._quiet import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from gan_helpers.layers import FullConv2D, Unpooling2D  # noqa: E402
+
+#: The blog's widths and kernels (D 32/64/96 with 5x5; G 256/256/128 with 5x5).
+BLOG_DISCRIMINATOR = {"widths": (32, 64, 96), "kernel_size": 5, "dense_units": (1024,)}
+BLOG_GENERATOR = {"widths": (256, 256, 128), "kernel_size": 5}
+
+
+def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: int = 3,
+                        dense_units=(256,), conv_dropout: float = 0.2, dense_dropout: float = 0.5,
+                        batch_norm: bool = False, name: str = "discriminator") -> keras.Model:
+    """The exercise's discriminator: images in [-1, 1] -> one real/fake logit.
+
+    Args:
+        image_size: side of the square RGB input.
+        widths: filters of the three (or more) conv blocks.
+        kernel_size: side of every conv kernel.
+        dense_units: widths of the dense layers before the logit.
+        conv_dropout: spatial dropout rate after each conv block (whole
+            feature maps are dropped, as in the blog).
+        dense_dropout: dropout rate after each dense layer.
+        batch_norm: add BatchNormalization after each convolution (the
+            failure the blog reports: D gets too strong).
+    """
+    _check_rate(conv_dropout, "conv_dropout")
+    _check_rate(dense_dropout, "dense_dropout")
+    if image_size % (2 ** len(widths)):
+        raise ValueError(f"image_size must be divisible by 2**len(widths)={2 ** len(widths)} "
+                         f"(one max-pool per block). Received: image_size={image_size}")
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = inputs
+    for i, width in enumerate(widths, start=1):
+        x = layers.Conv2D(width, kernel_size, padding="same", name=f"block{i}_conv")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
+        x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
+        x = layers.ReLU(name=f"block{i}_relu")(x)
+        x = layers.SpatialDropout2D(conv_dropout, name=f"block{i}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(dense_units, start=1):
+        x = layers.Dense(units, name=f"dense{i}")(x)
+        x = layers.ReLU(name=f"dense{i}_relu")(x)
+        x = layers.Dropout(dense_dropout, name=f"dense{i}_dropout")(x)
+    logit = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, logit, name=name)
+
+
+def generator_start_size(image_size: int, num_blocks: int, kernel_size: int) -> int:
+    """The side of the first small image so that the output is exactly ``image_size``."""
+    scale = 2 ** num_blocks
+    start = image_size / scale - (kernel_size - 1)
+    if start != int(start) or start < 1:
+        raise ValueError(
+            f"image_size={image_size} cannot be reached with {num_blocks} blocks of 5x5-style full convolutions "
+            f"of kernel_size={kernel_size}: the output side is 2**blocks * (start + kernel_size - 1), so "
+            f"image_size must be a multiple of {scale} larger than {scale * (kernel_size - 1)}.")
+    return int(start)
+
+
+def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64, 32), kernel_size: int = 5,
+                    unpooling: str = "zeros", dropout: float = 0.1, start_channels: int | None = None,
+                    name: str = "generator") -> keras.Model:
+    """The exercise's generator: noise ``(latent_dim,)`` -> image ``(S, S, 3)`` in [-1, 1].
+
+    Args:
+        latent_dim: length of the noise vector.
+        image_size: output side (32, 64, 128 with the defaults; see the module docstring).
+        widths: filters of the unpool/deconvolution blocks (one block each).
+        kernel_size: side of every full-convolution kernel.
+        unpooling: ``"zeros"`` or ``"nearest"`` (see :class:`Unpooling2D`).
+        dropout: dropout rate in each block.
+        start_channels: channels of the first small image (default: twice the first width).
+    """
+    _check_rate(dropout, "dropout")
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1. Received: latent_dim={latent_dim}")
+    start = generator_start_size(image_size, len(widths), kernel_size)
+    start_channels = start_channels or 2 * widths[0]
+    noise = keras.Input((latent_dim,), name="noise")
+    x = layers.Dense(start * start * start_channels, name="project")(noise)
+    x = layers.ReLU(name="project_relu")(x)
+    x = layers.BatchNormalization(name="project_batchnorm")(x)
+    x = layers.Reshape((start, start, start_channels), name="small_image")(x)
+    for i, width in enumerate(widths, start=1):
+        x = Unpooling2D(2, mode=unpooling, name=f"block{i}_unpool")(x)
+        x = FullConv2D(width, kernel_size, name=f"block{i}_deconv")(x)
+        x = layers.ReLU(name=f"block{i}_relu")(x)
+        x = layers.Dropout(dropout, name=f"block{i}_dropout")(x)
+        x = layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
+    image = FullConv2D(3, kernel_size, activation="tanh", name="to_rgb")(x)
+    return keras.Model(noise, image, name=name)
+
+
+def build_critic(image_size: int = 64, architecture: str = "exercise", **kwargs) -> keras.Model:
+    """A WGAN critic: a real-valued score, no squashing.
+
+    ``architecture="exercise"`` is the exercise's discriminator (its output is
+    already an unsquashed logit); ``"dcgan"`` is the WGAN reference code's
+    DCGAN critic (strided 4x4 convolutions, LeakyReLU 0.2, batch norm except
+    on the first layer, no bias at the end).
+    """
+    if architecture == "exercise":
+        return build_discriminator(image_size, name=kwargs.pop("name", "critic"), **kwargs)
+    if architecture == "dcgan":
+        return _dcgan_critic(image_size, **kwargs)
+    raise ValueError(f"architecture must be 'exercise' or 'dcgan'. Received: architecture={architecture!r}")
+
+
+def _dcgan_critic(image_size: int = 64, width: int = 64, batch_norm: bool = True, name: str = "critic"):
+    """The reference code's DCGAN_D: 64 -> 32 -> 16 -> 8 -> 4 -> score."""
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False, name="initial_conv")(inputs)
+    x = layers.LeakyReLU(0.2, name="initial_relu")(x)
+    size, channels, i = image_size // 2, width, 1
+    while size > 4:
+        channels *= 2
+        x = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False, name=f"pyramid{i}_conv")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"pyramid{i}_batchnorm")(x)
+        x = layers.LeakyReLU(0.2, name=f"pyramid{i}_relu")(x)
+        size, i = size // 2, i + 1
+    x = layers.Conv2D(1, 4, padding="valid", use_bias=False, name="final_conv")(x)
+    score = layers.Flatten(name="score")(x)
+    return keras.Model(inputs, score, name=name)
+
+
+def _check_rate(rate, name):
+    if not 0 <= rate < 1:
+        raise ValueError(f"{name} must be in [0, 1). Received: {name}={rate}")
+
+
+def layer_costs(model: keras.Model) -> list[dict]:
+    """Parameters and forward FLOPs per image for every layer (a multiply-add counts as 2).
+
+    Convolutions (``Conv2D``, ``FullConv2D``, ``Conv2DTranspose``) and dense
+    layers are counted exactly (bias adds included); element-wise layers
+    (activations, dropout, batch norm, pooling, unpooling) are counted as one
+    FLOP per output value, which is small next to the convolutions.
+    """
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        out_shape = layer.output.shape
+        outputs = 1
+        for dim in out_shape[1:]:
+            outputs *= dim
+        in_channels = layer.input.shape[-1]
+        if isinstance(layer, (keras.layers.Conv2D, FullConv2D, keras.layers.Conv2DTranspose)):
+            kh, kw = layer.kernel_size
+            if isinstance(layer, keras.layers.Conv2DTranspose):
+                # Every input value is multiplied by the whole kernel.
+                h, w = layer.input.shape[1:3]
+                macs = h * w * kh * kw * in_channels * layer.filters
+            else:
+                macs = outputs * kh * kw * in_channels
+            flops = 2 * macs + (outputs if layer.use_bias else 0)
+        elif isinstance(layer, keras.layers.Dense):
+            flops = 2 * in_channels * layer.units + layer.units
+        elif isinstance(layer, (keras.layers.Reshape, keras.layers.Flatten)):
+            flops = 0
+        else:
+            flops = outputs
+        rows.append({"layer": layer.name, "type": type(layer).__name__, "output": tuple(out_shape[1:]),
+                     "params": layer.count_params(), "flops": int(flops)})
+    return rows
+
+
+def cost_table(model: keras.Model) -> str:
+    """``layer_costs`` as aligned text, with totals."""
+    rows = layer_costs(model)
+    lines = [f"{'layer':<20} {'type':<20} {'output':<16} {'params':>10} {'MFLOPs':>9}"]
+    for r in rows:
+        lines.append(f"{r['layer']:<20} {r['type']:<20} {str(r['output']):<16} {r['params']:>10,} "
+                     f"{r['flops'] / 1e6:>9.2f}")
+    total_params = sum(r["params"] for r in rows)
+    total = sum(r["flops"] for r in rows)
+    lines.append(f"{'total':<58} {total_params:>10,} {total / 1e6:>9.2f}")
+    return "\n".join(lines)
+
+
+def total_flops(model: keras.Model) -> int:
+    """Forward FLOPs per image of the whole model."""
+    return sum(r["flops"] for r in layer_costs(model))
