@@ -44,6 +44,69 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
+def _cmd_train(args) -> int:
+    import json
+
+    from gan_helpers import runs
+
+    if args.resume:
+        run = runs.Run.resume(args.resume)
+        if args.data:
+            run.config["data_dir"] = args.data
+    else:
+        if args.epochs is None and args.minutes is None:
+            raise ValueError("Give a budget: --minutes M or --epochs E.")
+        out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
+        overrides = json.loads(args.config) if args.config else {}
+        config = {"data_dir": args.data, "image_size": args.size, "balance": args.balance, "seed": args.seed,
+                  "model": args.model, "crop": args.crop, **overrides}
+        run = runs.Run(config, out)
+    run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
+    last = run.history[-1] if run.history else {}
+    summary = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_real_success", "d_fake_success", "g_success") if k in last)
+    print(f"Trained {run.epoch} epoch(s), {len(run.steps)} steps, {run.seconds / 60:.1f} min; last epoch: {summary}. "
+          f"Generator: {run.run_dir / 'generator.keras'}")
+    return 0
+
+
+def _load_generator(path):
+    from gan_helpers import sampling
+
+    return sampling.load_generator(path)
+
+
+def _cmd_sample(args) -> int:
+    import numpy as np
+
+    from gan_helpers import plots, sampling
+
+    if args.num < 1:
+        raise ValueError(f"--num must be at least 1. Received: {args.num}")
+    generator = _load_generator(args.model)
+    images = sampling.generate(generator, args.num, seed=args.seed)
+    out = args.out[:-4] if args.out.endswith((".png", ".npy")) else args.out
+    np.save(out + ".npy", images, allow_pickle=False)
+    plots.save_grid(images, out + ".png", columns=min(8, args.num), upscale=2)
+    print(f"Wrote {args.num} images {images.shape[1]}x{images.shape[2]} to {out}.npy and a grid to {out}.png")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    import json
+
+    from gan_helpers import data, metrics, sampling
+
+    generator = _load_generator(args.model)
+    size = int(generator.output_shape[1])
+    faces = data.load_dataset(args.data, image_size=size, crop=args.crop, progress=False)
+    train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
+    num = min(args.num, len(holdout_idx))
+    generated = sampling.generate(generator, num, seed=args.seed)
+    result = metrics.evaluate(generated, faces.images[train_idx], faces.images[holdout_idx][:num], seed=args.seed)
+    print(json.dumps({"model": str(args.model), **result}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -64,6 +127,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="decode again and write no cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_prepare)
+
+    p = commands.add_parser("train", help="train a GAN on the faces, with checkpoints and resume")
+    p.add_argument("--data", help="dataset folder or .tgz (default: $LFW_DIR, then data/lfw-deepfunneled)")
+    p.add_argument("--size", type=int, default=64, help="image side (default 64)")
+    p.add_argument("--crop", type=int, default=50, help="pixels cut from every side first (default 50)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, help="train for this many minutes")
+    budget.add_argument("--epochs", type=int, help="train until this many epochs in total")
+    p.add_argument("--balance", default="margin", choices=["margin", "success", "always"],
+                   help="rule that skips the turn of the network that is too good (default: margin)")
+    p.add_argument("--model", default="gan", choices=["gan"], help="what to train (default: gan)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="run folder (default: runs/<date-time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+    p.add_argument("--config", help='JSON of further settings, e.g. \'{"generator": {"widths": [64, 32, 16]}}\'')
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser("sample", help="generate faces with a saved generator")
+    p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
+    p.add_argument("--num", type=int, default=64)
+    p.add_argument("--out", required=True, help="FILE: writes FILE.npy (uint8) and FILE.png (a grid)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_cmd_sample)
+
+    p = commands.add_parser("evaluate", help="quality metrics of a generator against LFW, as one JSON line")
+    p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
+    p.add_argument("--data", help="dataset folder or .tgz (default: $LFW_DIR, then data/lfw-deepfunneled)")
+    p.add_argument("--num", type=int, default=1000, help="images to generate and compare (default 1000)")
+    p.add_argument("--crop", type=int, default=50, help="pixels cut from every side of the real images (default 50)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_cmd_evaluate)
     return parser
 
 

@@ -14,9 +14,16 @@ Size arithmetic of the generator. A block doubles the side and the full
 convolution adds ``kernel - 1``: ``h -> 2h + (k - 1)``. After ``n`` blocks
 from a start side ``h0`` and a last full convolution with the same kernel,
 the side is ``2**n * (h0 + k - 1)``. So for an output side ``S`` the start
-side is ``h0 = S / 2**n - (k - 1)``: with 5x5 kernels and three blocks,
-``64 = 8 * (4 + 4)``: 4 -> 12 -> 28 -> 60 -> 64. No cropping is needed;
-sizes that do not fit raise a ``ValueError`` that says which do.
+side is ``h0 = S / 2**n - (k - 1)``: with the default 3x3 kernels and three
+blocks, ``64 = 8 * (6 + 2)``: 6 -> 14 -> 30 -> 62 -> 64; with the blog's 5x5
+kernels, ``64 = 8 * (4 + 4)``: 4 -> 12 -> 28 -> 60 -> 64. No cropping is
+needed; sizes that do not fit raise a ``ValueError`` that says which do.
+
+Defaults. The blog's widths (G 256/256/128, D 32/64/96, 5x5 kernels) cost
+about 10 GFLOPs per generated image here, which a 2-core CPU trains at about
+6 images/s. The defaults (G 128/64/32 and D 32/64/96 with 3x3 kernels,
+nearest-neighbour unpooling as the blog's upsampling) are several times
+cheaper; BENCHMARKS.md has the measured ratio, and notebook 03 the faces.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from gan_helpers.layers import FullConv2D, Unpooling2D  # noqa: E402
 
 #: The blog's widths and kernels (D 32/64/96 with 5x5; G 256/256/128 with 5x5).
 BLOG_DISCRIMINATOR = {"widths": (32, 64, 96), "kernel_size": 5, "dense_units": (1024,)}
-BLOG_GENERATOR = {"widths": (256, 256, 128), "kernel_size": 5}
+BLOG_GENERATOR = {"widths": (256, 256, 128), "kernel_size": 5, "unpooling": "nearest"}
 
 
 def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: int = 3,
@@ -86,8 +93,9 @@ def generator_start_size(image_size: int, num_blocks: int, kernel_size: int) -> 
     return int(start)
 
 
-def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64, 32), kernel_size: int = 5,
-                    unpooling: str = "zeros", dropout: float = 0.1, start_channels: int | None = None,
+def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64, 32), kernel_size: int = 3,
+                    unpooling: str = "nearest", dropout: float = 0.1, start_channels: int | None = None,
+                    batch_norm: bool = True, batch_norm_momentum: float = 0.9,
                     name: str = "generator") -> keras.Model:
     """The exercise's generator: noise ``(latent_dim,)`` -> image ``(S, S, 3)`` in [-1, 1].
 
@@ -99,6 +107,12 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
         unpooling: ``"zeros"`` or ``"nearest"`` (see :class:`Unpooling2D`).
         dropout: dropout rate in each block.
         start_channels: channels of the first small image (default: twice the first width).
+        batch_norm: end each block with BatchNormalization (the exercise's
+            design); ``False`` only for the comparison in notebook 02.
+        batch_norm_momentum: how slowly the moving statistics (used when
+            sampling) follow the batches: 0.9, as Torch's default (0.1 in its
+            convention) in the blog, not Keras' 0.99, so a generator sampled
+            after a few hundred steps already uses fitting statistics.
     """
     _check_rate(dropout, "dropout")
     if latent_dim < 1:
@@ -108,14 +122,16 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
     noise = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(start * start * start_channels, name="project")(noise)
     x = layers.ReLU(name="project_relu")(x)
-    x = layers.BatchNormalization(name="project_batchnorm")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=batch_norm_momentum, name="project_batchnorm")(x)
     x = layers.Reshape((start, start, start_channels), name="small_image")(x)
     for i, width in enumerate(widths, start=1):
         x = Unpooling2D(2, mode=unpooling, name=f"block{i}_unpool")(x)
         x = FullConv2D(width, kernel_size, name=f"block{i}_deconv")(x)
         x = layers.ReLU(name=f"block{i}_relu")(x)
         x = layers.Dropout(dropout, name=f"block{i}_dropout")(x)
-        x = layers.BatchNormalization(name=f"block{i}_batchnorm")(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"block{i}_batchnorm")(x)
     image = FullConv2D(3, kernel_size, activation="tanh", name="to_rgb")(x)
     return keras.Model(noise, image, name=name)
 
@@ -151,6 +167,11 @@ def _dcgan_critic(image_size: int = 64, width: int = 64, batch_norm: bool = True
     x = layers.Conv2D(1, 4, padding="valid", use_bias=False, name="final_conv")(x)
     score = layers.Flatten(name="score")(x)
     return keras.Model(inputs, score, name=name)
+
+
+def feature_model(model: keras.Model, layer_names) -> keras.Model:
+    """A model with the same input whose outputs are the named layers' outputs."""
+    return keras.Model(model.input, [model.get_layer(name).output for name in layer_names])
 
 
 def _check_rate(rate, name):

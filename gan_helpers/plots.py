@@ -72,3 +72,117 @@ def plot_images_per_person(people, ax=None):
                     xytext=(-10, 12 + 10 * list(top).index(i)), fontsize=8, arrowprops={"arrowstyle": "-"})
     ax.grid(True, which="both", alpha=0.3)
     return ax
+
+
+def plot_feature_maps(feature_maps, names, channels: int = 8, image=None):
+    """One row per block: the first ``channels`` feature maps of one image."""
+    import matplotlib.pyplot as plt
+
+    rows = len(feature_maps) + (image is not None)
+    fig, axes = plt.subplots(rows, channels, figsize=(1.4 * channels, 1.5 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    if image is not None:
+        axes[0, 0].imshow(as_uint8(image))
+        axes[0, 0].set_title("input", fontsize=9)
+    for r, (maps, name) in enumerate(zip(feature_maps, names), start=int(image is not None)):
+        maps = np.asarray(maps)[0]
+        for c in range(min(channels, maps.shape[-1])):
+            axes[r, c].imshow(maps[..., c], cmap="viridis")
+        axes[r, 0].set_title(f"{name} {maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}", fontsize=9, loc="left")
+    return fig
+
+
+def plot_curves(histories: dict, metrics=("accuracy", "val_accuracy"), ax=None, ylabel="accuracy"):
+    """Training curves of several runs on one axes: solid for the first metric, dashed for the second."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    for i, (name, history) in enumerate(histories.items()):
+        colour = f"C{i}"
+        for metric, style in zip(metrics, ("-", "--", ":")):
+            if metric in history:
+                ax.plot(np.arange(1, len(history[metric]) + 1), history[metric], style, color=colour,
+                        label=f"{name}: {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def draw_matrix(array, ax=None, title=None, fmt="{:g}", cmap="Blues", highlight_zero=True):
+    """A small 2-D array as a grid of numbered cells (for unpooling and padding pictures)."""
+    import matplotlib.pyplot as plt
+
+    array = np.asarray(array)
+    ax = ax or plt.subplots(figsize=(0.5 * array.shape[1] + 1, 0.5 * array.shape[0] + 1))[1]
+    ax.imshow(array, cmap=cmap, vmin=min(0, array.min()), vmax=max(1e-9, array.max()) * 1.3)
+    for (i, j), value in np.ndenumerate(array):
+        colour = "lightgray" if highlight_zero and value == 0 else "black"
+        ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(np.arange(-0.5, array.shape[1]), minor=True)
+    ax.set_yticks(np.arange(-0.5, array.shape[0]), minor=True)
+    ax.grid(which="minor", color="white", linewidth=1)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def smooth(values, window: int = 25) -> np.ndarray:
+    """Trailing moving average (the first points average what there is)."""
+    values = np.asarray(values, float)
+    if len(values) == 0:
+        return values
+    cumulative = np.cumsum(np.insert(values, 0, 0.0))
+    starts = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
+
+
+def training_monitor(steps: list[dict], samples=None, title: str = "", window: int = 25):
+    """The training figure: success rates, the blog's errors, skip rates, and the fixed-batch grid."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(14, 4.2))
+    grid = fig.add_gridspec(2, 3, width_ratios=[1.3, 1.3, 1])
+    ax_success = fig.add_subplot(grid[0, 0])
+    ax_errors = fig.add_subplot(grid[1, 0], sharex=ax_success)
+    ax_skips = fig.add_subplot(grid[:, 1])
+    ax_grid = fig.add_subplot(grid[:, 2])
+    x = np.arange(1, len(steps) + 1)
+
+    def series(key):
+        return smooth([s[key] for s in steps], window) if steps and key in steps[0] else None
+
+    for key, label in (("d_real_success", "D on real"), ("d_fake_success", "D on fakes"), ("g_success", "G")):
+        values = series(key)
+        if values is not None:
+            ax_success.plot(x, values, label=label)
+    ax_success.set_ylim(-0.02, 1.02)
+    ax_success.set_ylabel("success")
+    ax_success.legend(fontsize=7, loc="upper left", ncol=3)
+    for key, label in (("err_real", "err real"), ("err_fake", "err fake"), ("err_gen", "err G")):
+        values = series(key)
+        if values is not None:
+            ax_errors.plot(x, values, label=label)
+    ax_errors.set_ylabel("cross-entropy")
+    ax_errors.set_xlabel("step")
+    ax_errors.legend(fontsize=7, loc="upper left", ncol=3)
+    for key, label in (("d_updated", "D skipped"), ("g_updated", "G skipped")):
+        values = series(key)
+        if values is not None:
+            ax_skips.plot(x, 1 - values, label=label)
+    ax_skips.set_ylim(-0.02, 1.02)
+    ax_skips.set_title(f"skip rate (moving average of {window} steps)", fontsize=9)
+    ax_skips.set_xlabel("step")
+    ax_skips.legend(fontsize=8)
+    for ax in (ax_success, ax_errors, ax_skips):
+        ax.grid(alpha=0.3)
+    if samples is not None:
+        ax_grid.imshow(image_grid(samples[:36], columns=6))
+        ax_grid.set_title("fixed noise batch", fontsize=9)
+    ax_grid.set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

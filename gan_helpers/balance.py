@@ -1,0 +1,110 @@
+"""Rules of thumb that keep D and G balanced: which network trains this step.
+
+Each rule is a small object with one method, ``decide``, that looks at the
+discriminator's numbers on the current batch and returns two booleans:
+``(train_discriminator, train_generator)``. They are written with
+TensorFlow ops so they run inside the compiled training step. Choose one by
+name with :func:`get`.
+
+- ``"margin"``: the blog's rule. With D's binary cross-entropy on the real
+  half (``err_real``) and the fake half (``err_fake``) of the batch: skip D's
+  update if either is below ``margin`` (D is already too good); skip G's
+  update if either is above ``1 - margin`` (D is losing, so G needs no help);
+  if both would be skipped, update both.
+- ``"success"``: the same idea on success rates, as the exercise phrases it.
+  D is too good when it classifies more than ``upper`` of both the real and
+  the fake images correctly; G is too good when more than ``upper`` of its
+  fakes are taken for real. The one that is too good skips its turn; if
+  both would be skipped, both train.
+- ``"always"``: always train both (the control in notebook 03).
+"""
+
+from __future__ import annotations
+
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+
+class BalanceRule:
+    """Base class: ``decide`` returns ``(train_d, train_g)`` as boolean tensors."""
+
+    name = "base"
+
+    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+def _never_both_skipped(train_d, train_g):
+    both_skipped = tf.logical_and(tf.logical_not(train_d), tf.logical_not(train_g))
+    return tf.logical_or(train_d, both_skipped), tf.logical_or(train_g, both_skipped)
+
+
+class AlwaysTrainBoth(BalanceRule):
+    """Train both networks every step."""
+
+    name = "always"
+
+    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        return tf.constant(True), tf.constant(True)
+
+
+class MarginRule(BalanceRule):
+    """The blog's rule on D's cross-entropies (see the module docstring)."""
+
+    name = "margin"
+
+    def __init__(self, margin: float = 0.3):
+        if not 0 < margin < 0.5:
+            raise ValueError(f"margin must be in (0, 0.5). Received: margin={margin}")
+        self.margin = margin
+
+    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        m = self.margin
+        train_d = tf.logical_not(tf.logical_or(err_real < m, err_fake < m))
+        train_g = tf.logical_not(tf.logical_or(err_real > 1 - m, err_fake > 1 - m))
+        return _never_both_skipped(train_d, train_g)
+
+    def get_config(self):
+        return {"name": self.name, "margin": self.margin}
+
+
+class SuccessRule(BalanceRule):
+    """Skip the turn of the network whose success rate is above ``upper``."""
+
+    name = "success"
+
+    def __init__(self, upper: float = 0.8):
+        if not 0.5 < upper <= 1:
+            raise ValueError(f"upper must be in (0.5, 1]. Received: upper={upper}")
+        self.upper = upper
+
+    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        d_too_good = tf.logical_and(d_real_success > self.upper, d_fake_success > self.upper)
+        g_too_good = (1.0 - d_fake_success) > self.upper
+        return _never_both_skipped(tf.logical_not(d_too_good), tf.logical_not(g_too_good))
+
+    def get_config(self):
+        return {"name": self.name, "upper": self.upper}
+
+
+RULES = {rule.name: rule for rule in (MarginRule, SuccessRule, AlwaysTrainBoth)}
+
+
+def get(rule="margin", **kwargs) -> BalanceRule:
+    """A rule by name (``"margin"``, ``"success"``, ``"always"``), or the rule itself."""
+    if isinstance(rule, BalanceRule):
+        return rule
+    if isinstance(rule, dict):
+        kwargs = {**rule, **kwargs}
+        rule = kwargs.pop("name")
+    if rule not in RULES:
+        raise ValueError(f"Unknown balance rule {rule!r}; choose one of {', '.join(RULES)}.")
+    return RULES[rule](**kwargs)

@@ -1,0 +1,381 @@
+"""Training runs that survive: a run folder, checkpoints, exact resume, budgets, monitoring.
+
+A run folder holds::
+
+    config.json           what was trained, how (enough to rebuild everything)
+    checkpoint.npz        both models, both optimizers, the step, all RNG state
+    history.csv           one row per epoch: the mean of every metric, skips, minutes
+    steps.csv             one row per step: the raw values the live plot draws
+    samples/epoch_NNN.png the fixed latent batch after each epoch
+    monitor.png           the monitor figure (curves + latest grid)
+    generator.keras       the final generator (also written on Ctrl-C and at the budget)
+
+Exact resume: every source of randomness lives in a variable that the
+checkpoint stores (the noise and dropout seed generators), and each epoch's
+shuffle is seeded by ``seed + epoch``, so a run stopped after epoch k and
+resumed ends with the same weights as one that never stopped (on the CPU).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+from gan_helpers import data, metrics, models, plots  # noqa: E402
+
+CHECKPOINT = "checkpoint.npz"
+#: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces'.
+COLLAPSE_FRACTION = 0.25
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def default_config(**overrides) -> dict:
+    """Everything a run needs to be rebuilt; every key can be overridden."""
+    config = {
+        "model": "gan",
+        "image_size": 64,
+        "latent_dim": 100,
+        "batch_size": 64,
+        "balance": "margin",
+        "margin": 0.3,
+        "seed": 0,
+        "d_learning_rate": 1e-3,
+        "g_learning_rate": 1e-3,
+        "generator": {},
+        "discriminator": {},
+        "num_fixed": 64,
+    }
+    unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
+    if unknown:
+        raise ValueError(f"Unknown run settings: {', '.join(sorted(unknown))}")
+    config.update(overrides)
+    return config
+
+
+def build(config: dict):
+    """The GAN (compiled) that ``config`` describes."""
+    from gan_helpers import balance, training
+
+    keras.utils.set_random_seed(config["seed"])
+    size, latent = config["image_size"], config["latent_dim"]
+    generator = models.build_generator(latent_dim=latent, image_size=size, **config["generator"])
+    discriminator = models.build_discriminator(image_size=size, **config["discriminator"])
+    rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
+    gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
+                       seed=config["seed"])
+    gan.compile(keras.optimizers.RMSprop(config["d_learning_rate"], rho=0.9),
+                keras.optimizers.RMSprop(config["g_learning_rate"], rho=0.9))
+    return gan
+
+
+# ----------------------------------------------------------------------------
+# Checkpoints: every variable, by position, checked by name.
+
+
+def _state_variables(gan):
+    groups = {
+        "generator": gan.generator.variables,
+        "discriminator": gan.discriminator.variables,
+        "g_optimizer": gan.g_optimizer.variables,
+        "d_optimizer": gan.d_optimizer.variables,
+        "gan": gan.state_variables(),
+    }
+    # Keyed by position: auto-generated variable names (seed_generator_6, ...) differ between processes.
+    return [(f"{group}/{i:04d}", v) for group, variables in groups.items() for i, v in enumerate(variables)]
+
+
+def save_checkpoint(gan, run_dir: Path, progress: dict) -> Path:
+    """Write every variable and ``progress`` (epoch, step, ...) atomically."""
+    arrays = {name: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for name, v in _state_variables(gan)}
+    arrays["__progress__"] = np.frombuffer(json.dumps(progress).encode(), np.uint8)
+    path = run_dir / CHECKPOINT
+    tmp = run_dir / f".{CHECKPOINT}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(gan, run_dir: Path) -> dict:
+    """Restore every variable; returns the saved progress."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint in {run_dir} (expected {path}); start a new run with --out instead.")
+    with np.load(path, allow_pickle=False) as saved:
+        names = [name for name, _ in _state_variables(gan)]
+        mismatched = [n for n, v in _state_variables(gan)
+                      if n not in saved.files or tuple(saved[n].shape) != tuple(v.shape)]
+        if mismatched or len(names) != len(saved.files) - 1:
+            raise ValueError(f"Checkpoint {path} does not match this model ({len(mismatched)} variables differ, "
+                             f"first {mismatched[:1]}); was the run's config.json changed?")
+        for name, variable in _state_variables(gan):
+            variable.assign(saved[name])
+        return json.loads(saved["__progress__"].tobytes().decode())
+
+
+# ----------------------------------------------------------------------------
+# Callbacks: budget, NaN guard, monitor.
+
+
+class StopAtBudget(keras.callbacks.Callback):
+    """Stop after ``seconds`` of training (checked after every step)."""
+
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+        self.hit = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.hit = True
+            self.model.stop_training = True
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first non-finite loss and remember the step."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        values = [float(v) for k, v in (logs or {}).items() if k.startswith("err_")]
+        if any(not math.isfinite(v) for v in values):
+            self.bad_step = batch
+            self.model.stop_training = True
+
+
+class Monitor(keras.callbacks.Callback):
+    """Records every step, and after every epoch draws the curves and the fixed-batch grid.
+
+    In a notebook the figure is redrawn in place (``live=True``); it is
+    always saved as ``monitor.png`` and the grid as ``samples/epoch_NNN.png``
+    when a run folder is given.
+    """
+
+    def __init__(self, run, live: bool = False, every_steps: int = 0):
+        super().__init__()
+        self.run = run
+        self.live = live
+        self.every_steps = every_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        gan = self.model
+        row = {name: float(var.numpy()) for name, var in gan.last_step.items()}
+        row["step"] = len(self.run.steps) + 1
+        self.run.steps.append(row)
+        if self.live and self.every_steps and row["step"] % self.every_steps == 0:
+            self.draw(samples=None)
+
+    def draw(self, samples):
+        import matplotlib.pyplot as plt
+
+        fig = plots.training_monitor(self.run.steps, samples if samples is not None else self.run.last_samples,
+                                     title=self.run.title())
+        if self.run.run_dir is not None:
+            fig.savefig(self.run.run_dir / "monitor.png", dpi=80)
+        if self.live:
+            from IPython.display import clear_output, display
+
+            clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+
+
+# ----------------------------------------------------------------------------
+# The run.
+
+
+class Run:
+    """One training run: build or resume, train for epochs or minutes, checkpoint, sample.
+
+    Args:
+        config: see :func:`default_config`.
+        run_dir: the run folder (``None``: keep everything in memory only).
+        images: uint8 training faces; loaded from ``config["data_dir"]`` if omitted.
+    """
+
+    def __init__(self, config: dict, run_dir=None, images=None):
+        self.config = default_config(**config)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.gan = build(self.config)
+        self.images = images
+        self.epoch = 0
+        self.seconds = 0.0
+        self.steps: list[dict] = []
+        self.history: list[dict] = []
+        self.last_samples = None
+        rng = np.random.default_rng(self.config["seed"] + 10_000)
+        self.fixed_noise = rng.normal(size=(self.config["num_fixed"], self.config["latent_dim"])).astype(np.float32)
+        self.real_spread = None
+
+    # -- set-up ---------------------------------------------------------------
+
+    @classmethod
+    def resume(cls, run_dir, images=None) -> "Run":
+        """Rebuild a run from its folder and restore its last checkpoint."""
+        run_dir = Path(run_dir)
+        config_path = run_dir / "config.json"
+        if not config_path.exists():
+            raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json); "
+                                    "check the path, or start a new run with --out.")
+        run = cls(json.loads(config_path.read_text()), run_dir, images)
+        progress = load_checkpoint(run.gan, run_dir)
+        run.epoch, run.seconds = progress["epoch"], progress["seconds"]
+        run.history = _read_csv(run_dir / "history.csv")
+        run.steps = _read_csv(run_dir / "steps.csv")[:progress["steps"]]
+        return run
+
+    def _ensure_images(self):
+        if self.images is None:
+            self.images = data.load_faces(self.config.get("data_dir"), self.config["image_size"],
+                                          crop=self.config.get("crop", data.DEFAULT_CROP),
+                                          limit=self.config.get("limit"))
+        if self.images.shape[1] != self.config["image_size"]:
+            raise ValueError(f"The images are {self.images.shape[1]} px but the run is configured for "
+                             f"{self.config['image_size']} px.")
+        if self.real_spread is None:
+            sample = self.images[np.random.default_rng(0).choice(len(self.images), min(len(self.images), 512),
+                                                                 replace=False)]
+            self.real_spread = metrics.pixel_spread(sample)
+
+    def _prepare_folder(self):
+        if self.run_dir is None:
+            return
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        config_path = self.run_dir / "config.json"
+        if config_path.exists() and self.epoch == 0 and (self.run_dir / CHECKPOINT).exists():
+            raise FileExistsError(f"{self.run_dir} already holds a run; resume it with --resume {self.run_dir} "
+                                  "or choose another --out folder.")
+        config = {k: v for k, v in self.config.items()}
+        if config.get("data_dir") is not None:
+            config["data_dir"] = str(config["data_dir"])
+        config_path.write_text(json.dumps(config, indent=2))
+
+    def title(self) -> str:
+        return (f"{self.config['model']} · balance {self.config['balance']} · epoch {self.epoch} · "
+                f"{self.seconds / 60:.1f} min · step {len(self.steps)}")
+
+    # -- training -------------------------------------------------------------
+
+    def train(self, epochs: int | None = None, minutes: float | None = None, verbose: int = 1,
+              live: bool = False, live_every_steps: int = 0) -> list[dict]:
+        """Train until ``epochs`` (total, counting earlier ones) or ``minutes`` more have passed.
+
+        Ctrl-C stops cleanly: models and history stay in memory and are
+        saved to the run folder. A NaN loss raises :class:`TrainingDiverged`
+        after restoring the last good checkpoint.
+        """
+        if epochs is None and minutes is None:
+            raise ValueError("Give a budget: epochs=E (total) or minutes=M.")
+        self._ensure_images()
+        self._prepare_folder()
+        deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
+        budget, nan_guard = StopAtBudget(deadline), StopOnNaN()
+        monitor = Monitor(self, live=live, every_steps=live_every_steps)
+        interrupted = False
+        try:
+            while (epochs is None or self.epoch < epochs) and not budget.hit:
+                dataset = data.make_dataset(self.images, self.config["batch_size"],
+                                            seed=self.config["seed"] + self.epoch)
+                started = time.monotonic()
+                steps_before = len(self.steps)
+                self.gan.fit(dataset, epochs=1, verbose=verbose, shuffle=False,
+                             callbacks=[monitor, nan_guard, budget])
+                self.seconds += time.monotonic() - started
+                if nan_guard.bad_step is not None:
+                    self._diverged(nan_guard.bad_step)
+                self.epoch += 1
+                self._end_epoch(steps_before, monitor, partial=budget.hit)
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"\nInterrupted at epoch {self.epoch}, step {len(self.steps)}: models and history kept.")
+            self._end_epoch(len(self.steps), monitor, partial=True, record=False)
+        if self.run_dir is not None:
+            self.save_generator()
+            where = f" Resume with: python -m gan_helpers train --resume {self.run_dir}" if interrupted else ""
+            print(f"Saved to {self.run_dir}.{where}")
+        return self.history
+
+    def _diverged(self, bad_step):
+        message = (f"A loss became NaN or infinite at step {bad_step + 1} of epoch {self.epoch + 1}; "
+                   "training stopped. Try lower learning rates.")
+        if self.run_dir is not None and (self.run_dir / CHECKPOINT).exists():
+            progress = load_checkpoint(self.gan, self.run_dir)
+            self.steps = self.steps[:progress["steps"]]
+            message += f" The last good checkpoint (epoch {progress['epoch']}) is kept and restored in memory."
+        raise TrainingDiverged(message)
+
+    def _end_epoch(self, steps_before, monitor, partial=False, record=True):
+        new_steps = self.steps[steps_before:]
+        if record and new_steps:
+            row = {"epoch": self.epoch, "steps": len(self.steps), "minutes": round(self.seconds / 60, 3),
+                   "partial": int(partial)}
+            for key in new_steps[0]:
+                if key != "step":
+                    row[key] = float(np.mean([s[key] for s in new_steps]))
+            row["d_skips"] = int(self.gan.d_skips.numpy())
+            row["g_skips"] = int(self.gan.g_skips.numpy())
+            self.history.append(row)
+        self.last_samples = self.sample(self.fixed_noise)
+        spread = metrics.pixel_spread(self.last_samples)
+        if self.history and record:
+            self.history[-1]["fixed_batch_spread"] = spread
+        if self.real_spread and spread < COLLAPSE_FRACTION * self.real_spread:
+            warnings.warn(f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, "
+                          f"below {COLLAPSE_FRACTION:.0%} of real faces' {self.real_spread:.3f}.", stacklevel=3)
+        if self.run_dir is not None:
+            plots.save_grid(self.last_samples, self.run_dir / "samples" / f"epoch_{self.epoch:03d}.png", columns=8)
+            _write_csv(self.run_dir / "history.csv", self.history)
+            _write_csv(self.run_dir / "steps.csv", self.steps)
+            save_checkpoint(self.gan, self.run_dir, {"epoch": self.epoch, "steps": len(self.steps),
+                                                     "seconds": self.seconds})
+        monitor.draw(self.last_samples)
+
+    # -- using the result -----------------------------------------------------
+
+    def sample(self, noise) -> np.ndarray:
+        """uint8 images from the generator in inference mode."""
+        return plots.as_uint8(self.gan.generator.predict(np.asarray(noise, np.float32), verbose=0,
+                                                         batch_size=256))
+
+    def save_generator(self, path=None) -> Path:
+        path = Path(path) if path is not None else self.run_dir / "generator.keras"
+        self.gan.generator.save(path)
+        return path
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+                for row in csv.DictReader(f)]

@@ -1,0 +1,47 @@
+"""Loading saved generators and drawing faces from them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def load_generator(path: str | os.PathLike):
+    """A generator from a ``.keras`` file or a run folder (its ``generator.keras``)."""
+    from gan_helpers import layers  # noqa: F401  (registers the custom layers)
+    from gan_helpers._quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "generator.keras"
+    if not path.exists():
+        raise FileNotFoundError(f"No generator at {path}: give a .keras file written by `train`, or its run folder.")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{path} could not be loaded as a Keras model ({error}).") from error
+    if len(model.input_shape) != 2 or len(model.output_shape) != 4:
+        raise ValueError(f"{path} is not a generator (input {model.input_shape}, output {model.output_shape}); "
+                         "it should map noise vectors to images.")
+    return model
+
+
+def latent_dim(generator) -> int:
+    return int(generator.input_shape[-1])
+
+
+def noise(generator, num: int, seed: int = 0) -> np.ndarray:
+    """Standard normal latent vectors, reproducible from ``seed``."""
+    return np.random.default_rng(seed).normal(size=(num, latent_dim(generator))).astype(np.float32)
+
+
+def generate(generator, num: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
+    """uint8 images ``(num, S, S, 3)`` from ``num`` seeded noise vectors (inference mode)."""
+    from gan_helpers.plots import as_uint8
+
+    return as_uint8(generator.predict(noise(generator, num, seed), batch_size=batch_size, verbose=0))

@@ -1,0 +1,161 @@
+"""The balanced GAN as a ``keras.Model``: ``compile``, ``train_step``, ``fit``.
+
+One training step, on a batch of real images:
+
+1. draw noise, make fakes with G (``training=True``: G's dropout and batch
+   norm in training mode);
+2. score the real and the fake halves with D (``training=True``: D's
+   dropout active);
+3. measure D's binary cross-entropies ``err_real``, ``err_fake`` and G's
+   ``err_gen`` (the blog's three curves) and the success rates (the
+   exercise's three curves);
+4. ask the balance rule which networks train this step;
+5. apply each network's gradients only if it trains: a skipped turn leaves
+   that network's weights *and* its optimizer's state (moments, step count)
+   untouched (``tf.cond``, not a zeroed update, which would still move
+   RMSProp/Adam state).
+
+Success rates: D's success on real images is the fraction it calls real
+(logit > 0); D's success on fakes is the fraction it calls fake; G's success
+is the fraction of fakes D calls real, so ``g_success = 1 - d_fake_success``
+on the same batch.
+"""
+
+from __future__ import annotations
+
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+from gan_helpers import balance  # noqa: E402
+
+#: What every step reports (running means over the epoch in ``fit``'s logs).
+METRIC_NAMES = ("d_real_success", "d_fake_success", "g_success", "err_real", "err_fake", "err_gen",
+                "d_updated", "g_updated")
+
+
+@keras.saving.register_keras_serializable(package="gan_helpers")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other, with a balance rule.
+
+    Args:
+        generator: noise ``(latent_dim,)`` -> images in [-1, 1].
+        discriminator: images -> one logit (real > 0).
+        balance: a rule name (``"margin"``, ``"success"``, ``"always"``) or a
+            :class:`gan_helpers.balance.BalanceRule`.
+    """
+
+    def __init__(self, generator, discriminator, balance_rule="margin", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(generator.input_shape[-1])
+        self.balance_rule = balance.get(balance_rule)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
+        # The last step's raw values, for monitors that plot every step.
+        self.last_step = {name: tf.Variable(0.0, trainable=False, name=f"last_{name}") for name in METRIC_NAMES}
+        self.d_skips = tf.Variable(0, dtype=tf.int64, trainable=False, name="d_skips")
+        self.g_skips = tf.Variable(0, dtype=tf.int64, trainable=False, name="g_skips")
+        # The noise of every step comes from this generator, whose state a checkpoint stores.
+        self.seed = seed
+        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
+
+    def state_variables(self):
+        """Variables besides the models' and optimizers' that a checkpoint must keep."""
+        return [self.d_skips, self.g_skips, self.noise_seed.state]
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Two optimizers; defaults are the blog's RMSProp (lr 1e-3, decay 0.9)."""
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.RMSprop(1e-3, rho=0.9)
+        self.g_optimizer = g_optimizer or keras.optimizers.RMSprop(1e-3, rho=0.9)
+        # Build the optimizers' state now, outside the conditional branches of the step.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def sample_noise(self, batch_size, seed=None):
+        return keras.random.normal((batch_size, self.latent_dim), seed=seed)
+
+    def train_step(self, real_images):
+        if isinstance(real_images, tuple):
+            real_images = real_images[0]
+        batch_size = tf.shape(real_images)[0]
+        noise = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        bce = keras.losses.binary_crossentropy
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fakes = self.generator(noise, training=True)
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fakes, training=True)
+            ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
+            err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
+            err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
+            err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
+            d_loss = err_real + err_fake
+        d_real_success = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
+        d_fake_success = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
+        train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
+
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+
+        def update(optimizer, tape, loss, variables):
+            def apply():
+                optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+                return tf.constant(True)
+            return apply
+
+        tf.cond(train_d, update(self.d_optimizer, d_tape, d_loss, d_vars), lambda: tf.constant(False))
+        tf.cond(train_g, update(self.g_optimizer, g_tape, err_gen, g_vars), lambda: tf.constant(False))
+        self.d_skips.assign_add(tf.cast(tf.logical_not(train_d), tf.int64))
+        self.g_skips.assign_add(tf.cast(tf.logical_not(train_g), tf.int64))
+
+        values = {
+            "d_real_success": d_real_success, "d_fake_success": d_fake_success,
+            "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
+            "err_gen": err_gen, "d_updated": tf.cast(train_d, tf.float32),
+            "g_updated": tf.cast(train_g, tf.float32),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+            self.last_step[name].assign(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "balance_rule": self.balance_rule.get_config(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
+        return cls(generator, discriminator, **config)
+
+
+def fit_discriminator(discriminator, train, validation, epochs: int = 10, batch_size: int = 64,
+                      learning_rate: float = 1e-3, verbose: int = 0) -> dict:
+    """Train a discriminator alone as a real/fake classifier; returns the history dict.
+
+    ``train`` and ``validation`` are ``(images in [-1, 1], labels)`` pairs.
+    Accuracy is measured on logits (threshold 0).
+    """
+    discriminator.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate, rho=0.9),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
+    )
+    history = discriminator.fit(*train, validation_data=validation, epochs=epochs, batch_size=batch_size,
+                                verbose=verbose, shuffle=True)
+    return history.history
