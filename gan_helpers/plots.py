@@ -186,3 +186,32 @@ def training_monitor(steps: list[dict], samples=None, title: str = "", window: i
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def save_gif(frames, path, duration_ms: int = 400, upscale: int = 2) -> None:
+    """An animated GIF from image grids (uint8 arrays) or PNG paths, e.g. the fixed batch over epochs."""
+    from PIL import Image
+
+    images = []
+    for frame in frames:
+        image = Image.open(frame).convert("RGB") if not isinstance(frame, np.ndarray) else Image.fromarray(frame)
+        if upscale > 1:
+            image = image.resize((image.width * upscale, image.height * upscale), Image.Resampling.NEAREST)
+        images.append(image)
+    if not images:
+        raise ValueError("save_gif needs at least one frame.")
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+
+
+def compare_runs(results: dict, samples: dict, metric_keys=("swd", "face_rate", "diversity_ratio")):
+    """Side by side: each run's sample grid, titled with its metrics."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 4.6), squeeze=False)
+    for ax, (name, result) in zip(axes[0], results.items()):
+        ax.imshow(image_grid(samples[name][:36], columns=6))
+        ax.set_axis_off()
+        numbers = ", ".join(f"{k.replace('_ratio', '')} {result[k]:.2f}" for k in metric_keys if k in result)
+        ax.set_title(f"{name}\n{numbers}", fontsize=9)
+    fig.tight_layout()
+    return fig

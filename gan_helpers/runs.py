@@ -147,6 +147,27 @@ class StopAtBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class Snapshots(keras.callbacks.Callback):
+    """Save the generator when the run's training time passes each of ``minutes``."""
+
+    def __init__(self, run, minutes):
+        super().__init__()
+        self.run = run
+        self.pending = sorted(m for m in minutes if 60 * m > run.seconds)
+        self.epoch_started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = self.run.seconds + time.monotonic() - self.epoch_started
+        while self.pending and elapsed >= 60 * self.pending[0]:
+            minutes = self.pending.pop(0)
+            folder = self.run.run_dir / "snapshots"
+            folder.mkdir(exist_ok=True)
+            self.run.gan.generator.save(folder / f"generator_{minutes:g}min.keras")
+
+
 class StopOnNaN(keras.callbacks.Callback):
     """Stop at the first non-finite loss and remember the step."""
 
@@ -275,8 +296,11 @@ class Run:
     # -- training -------------------------------------------------------------
 
     def train(self, epochs: int | None = None, minutes: float | None = None, verbose: int = 1,
-              live: bool = False, live_every_steps: int = 0) -> list[dict]:
+              live: bool = False, live_every_steps: int = 0, snapshot_minutes=()) -> list[dict]:
         """Train until ``epochs`` (total, counting earlier ones) or ``minutes`` more have passed.
+
+        ``snapshot_minutes`` saves the generator to ``snapshots/`` in the run
+        folder when the run's total training time passes each value.
 
         Ctrl-C stops cleanly: models and history stay in memory and are
         saved to the run folder. A NaN loss raises :class:`TrainingDiverged`
@@ -289,6 +313,11 @@ class Run:
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
         budget, nan_guard = StopAtBudget(deadline), StopOnNaN()
         monitor = Monitor(self, live=live, every_steps=live_every_steps)
+        callbacks = [monitor, nan_guard, budget]
+        if snapshot_minutes:
+            if self.run_dir is None:
+                raise ValueError("snapshot_minutes needs a run folder (run_dir).")
+            callbacks.append(Snapshots(self, snapshot_minutes))
         interrupted = False
         try:
             while (epochs is None or self.epoch < epochs) and not budget.hit:
@@ -296,8 +325,7 @@ class Run:
                                             seed=self.config["seed"] + self.epoch)
                 started = time.monotonic()
                 steps_before = len(self.steps)
-                self.gan.fit(dataset, epochs=1, verbose=verbose, shuffle=False,
-                             callbacks=[monitor, nan_guard, budget])
+                self.gan.fit(dataset, epochs=1, verbose=verbose, shuffle=False, callbacks=callbacks)
                 self.seconds += time.monotonic() - started
                 if nan_guard.bad_step is not None:
                     self._diverged(nan_guard.bad_step)
@@ -379,3 +407,25 @@ def _read_csv(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         return [{k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
                 for row in csv.DictReader(f)]
+
+
+def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=None, num_eval: int = 500,
+                       verbose: int = 0) -> tuple[dict, dict, dict]:
+    """Train one short run per config for the same minutes; evaluate each on the same held-out faces.
+
+    Returns ``(runs, metrics, samples)``, each a dict by config name. The
+    face rate is left out when fewer than 50 images are evaluated.
+    """
+    trained, results, samples = {}, {}, {}
+    for name, config in configs.items():
+        run_dir = Path(run_root) / name.replace(" ", "_") if run_root is not None else None
+        run = Run(config, run_dir, images=images)
+        run.train(minutes=minutes, verbose=verbose)
+        num = min(num_eval, len(holdout))
+        generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
+        results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
+        results[name]["epochs"], results[name]["steps"] = run.epoch, len(run.steps)
+        trained[name], samples[name] = run, generated
+        print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
+              + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if isinstance(v, float)))
+    return trained, results, samples

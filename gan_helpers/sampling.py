@@ -31,6 +31,40 @@ def load_generator(path: str | os.PathLike):
     return model
 
 
+#: The generator this repository ships (see pretrained/README.md).
+PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained" / "generator.keras"
+
+
+def load_pretrained(path=None):
+    """The shipped generator (or the one at ``path``), with a clear error if it is missing."""
+    path = Path(path) if path is not None else PRETRAINED
+    if not path.exists() and path == PRETRAINED:
+        raise FileNotFoundError(
+            f"The shipped generator {path} is missing; restore it with `git checkout -- pretrained/`, "
+            "or train one with `python -m gan_helpers train --minutes 15 --out runs/mine` and pass "
+            "--model runs/mine.")
+    return load_generator(path)
+
+
+def demo(path=None, num: int = 64, seed: int = 0, out=None, show: bool = False):
+    """Faces from the shipped generator: a grid PNG at ``out`` and, in a notebook, on screen.
+
+    Returns the uint8 images.
+    """
+    from gan_helpers import plots
+
+    images = generate(load_pretrained(path), num, seed=seed)
+    if out is not None:
+        plots.save_grid(images, out, columns=min(8, num), upscale=2)
+    if show:
+        import matplotlib.pyplot as plt
+
+        plots.show_grid(images, columns=min(8, num), title=f"{num} faces from the shipped generator (seed {seed})",
+                        scale=1.5)
+        plt.show()
+    return images
+
+
 def latent_dim(generator) -> int:
     return int(generator.input_shape[-1])
 
