@@ -63,7 +63,8 @@ def _cmd_train(args) -> int:
         run = runs.Run(config, out)
     run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
     last = run.history[-1] if run.history else {}
-    summary = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_real_success", "d_fake_success", "g_success") if k in last)
+    summary = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_real_success", "d_fake_success", "g_success",
+                                                      "wasserstein", "gen_iterations") if k in last)
     print(f"Trained {run.epoch} epoch(s), {len(run.steps)} steps, {run.seconds / 60:.1f} min; last epoch: {summary}. "
           f"Generator: {run.run_dir / 'generator.keras'}")
     return 0
@@ -156,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--epochs", type=int, help="train until this many epochs in total")
     p.add_argument("--balance", default="margin", choices=["margin", "success", "always"],
                    help="rule that skips the turn of the network that is too good (default: margin)")
-    p.add_argument("--model", default="gan", choices=["gan"], help="what to train (default: gan)")
+    p.add_argument("--model", default="gan", choices=["gan", "wgan", "wgan-gp"],
+                   help="what to train: the balanced GAN, WGAN (clipping) or WGAN-GP (default: gan)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run folder (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")

@@ -55,32 +55,53 @@ def default_config(**overrides) -> dict:
         "balance": "margin",
         "margin": 0.3,
         "seed": 0,
-        "d_learning_rate": 1e-3,
-        "g_learning_rate": 1e-3,
+        "d_learning_rate": None,  # None: the model's reference value (GAN 1e-3, WGAN 5e-5, WGAN-GP 1e-4)
+        "g_learning_rate": None,
         "generator": {},
         "discriminator": {},
+        "critic": "exercise",  # WGAN critics: "exercise" (D without squashing) or "dcgan" (the reference's)
         "num_fixed": 64,
     }
     unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
     if unknown:
         raise ValueError(f"Unknown run settings: {', '.join(sorted(unknown))}")
     config.update(overrides)
+    if config["model"] not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: model={config['model']!r}")
     return config
+
+
+#: What a run can train, with each one's reference learning rate.
+MODELS = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
 
 
 def build(config: dict):
     """The GAN (compiled) that ``config`` describes."""
     from gan_helpers import balance, training
 
+    from gan_helpers import wgan
+
     keras.utils.set_random_seed(config["seed"])
     size, latent = config["image_size"], config["latent_dim"]
     generator = models.build_generator(latent_dim=latent, image_size=size, **config["generator"])
+    d_lr = config["d_learning_rate"] or MODELS[config["model"]]
+    g_lr = config["g_learning_rate"] or MODELS[config["model"]]
+    if config["model"] in ("wgan", "wgan-gp"):
+        critic = models.build_critic(size, architecture=config["critic"], **config["discriminator"])
+        model = wgan.WGAN(generator, critic, seed=config["seed"],
+                          **({"clip_value": None, "gradient_penalty": 10.0, "warmup_iterations": 0,
+                              "warmup_every": 0} if config["model"] == "wgan-gp" else {}))
+        if config["model"] == "wgan-gp":
+            model.compile(keras.optimizers.Adam(d_lr, beta_1=0.0, beta_2=0.9),
+                          keras.optimizers.Adam(g_lr, beta_1=0.0, beta_2=0.9))
+        else:
+            model.compile(keras.optimizers.RMSprop(d_lr), keras.optimizers.RMSprop(g_lr))
+        return model
     discriminator = models.build_discriminator(image_size=size, **config["discriminator"])
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
     gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
                        seed=config["seed"])
-    gan.compile(keras.optimizers.RMSprop(config["d_learning_rate"], rho=0.9),
-                keras.optimizers.RMSprop(config["g_learning_rate"], rho=0.9))
+    gan.compile(keras.optimizers.RMSprop(d_lr, rho=0.9), keras.optimizers.RMSprop(g_lr, rho=0.9))
     return gan
 
 
@@ -91,7 +112,7 @@ def build(config: dict):
 def _state_variables(gan):
     groups = {
         "generator": gan.generator.variables,
-        "discriminator": gan.discriminator.variables,
+        "discriminator": (gan.critic if hasattr(gan, "critic") else gan.discriminator).variables,
         "g_optimizer": gan.g_optimizer.variables,
         "d_optimizer": gan.d_optimizer.variables,
         "gan": gan.state_variables(),
@@ -176,7 +197,7 @@ class StopOnNaN(keras.callbacks.Callback):
         self.bad_step = None
 
     def on_train_batch_end(self, batch, logs=None):
-        values = [float(v) for k, v in (logs or {}).items() if k.startswith("err_")]
+        values = [float(v) for v in (logs or {}).values()]
         if any(not math.isfinite(v) for v in values):
             self.bad_step = batch
             self.model.stop_training = True
@@ -290,7 +311,8 @@ class Run:
         config_path.write_text(json.dumps(config, indent=2))
 
     def title(self) -> str:
-        return (f"{self.config['model']} · balance {self.config['balance']} · epoch {self.epoch} · "
+        rule = f" · balance {self.config['balance']}" if self.config["model"] == "gan" else ""
+        return (f"{self.config['model']}{rule} · epoch {self.epoch} · "
                 f"{self.seconds / 60:.1f} min · step {len(self.steps)}")
 
     # -- training -------------------------------------------------------------
@@ -357,9 +379,12 @@ class Run:
                    "partial": int(partial)}
             for key in new_steps[0]:
                 if key != "step":
-                    row[key] = float(np.mean([s[key] for s in new_steps]))
-            row["d_skips"] = int(self.gan.d_skips.numpy())
-            row["g_skips"] = int(self.gan.g_skips.numpy())
+                    row[key] = float(np.nanmean([s[key] for s in new_steps]))
+            if hasattr(self.gan, "d_skips"):
+                row["d_skips"] = int(self.gan.d_skips.numpy())
+                row["g_skips"] = int(self.gan.g_skips.numpy())
+            else:
+                row["gen_iterations"] = int(self.gan.gen_iterations.numpy())
             self.history.append(row)
         self.last_samples = self.sample(self.fixed_noise)
         spread = metrics.pixel_spread(self.last_samples)

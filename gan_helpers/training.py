@@ -74,6 +74,8 @@ class GAN(keras.Model):
         # Build the optimizers' state now, outside the conditional branches of the step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        # Both sub-models are built; fit() must not try to build this model by calling it on images.
+        self.built = True
 
     @property
     def metrics(self):

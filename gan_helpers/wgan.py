@@ -1,0 +1,236 @@
+"""WGAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017), ported to Keras.
+
+The port follows martinarjovsky/WassersteinGAN (main.py) step by step:
+
+=====================================  =====================================
+reference (PyTorch)                    here
+=====================================  =====================================
+``Diters = 100 if gen_iterations < 25  :meth:`WGAN.critic_iterations`
+or gen_iterations % 500 == 0 else 5``
+``p.data.clamp_(-0.01, 0.01)``         ``_clip`` after every critic update
+``errD_real.backward(one)``,           the critic minimises
+``errD_fake.backward(mone)``           ``Loss_D = D(real) - D(fake)``
+``errG = netD(fake); backward(one)``   G minimises ``Loss_G = D(fake)``
+``RMSprop(lr=5e-5)`` for both          :func:`build_wgan` defaults
+=====================================  =====================================
+
+A Keras training step here is one *critic* step on one batch of real
+images, as a reference critic iteration consumes one batch; after
+``critic_iterations()`` of them the same step also updates the generator.
+The choice is made in Python before each step, between two compiled
+functions, exactly as the reference's Python loop does (an optimizer
+update inside ``tf.cond`` cannot synchronise replicas under
+``tf.distribute``); no optimizer state moves in steps without an update.
+``-Loss_D`` is the Wasserstein estimate the paper plots against generator
+iterations.
+
+WGAN-GP replaces clipping by the gradient penalty
+``lambda * (||grad D(x_hat)|| - 1)**2`` at random points ``x_hat`` between
+real and fake images (one uniform weight per sample), with Adam(1e-4,
+beta1=0, beta2=0.9), 5 critic steps and no batch norm in the critic. The
+norm is ``sqrt(sum(g**2) + 1e-12)``, so its gradient is finite even where
+``g`` is zero.
+
+Losses are written by hand, so under ``tf.distribute`` each replica's mean
+is divided by the number of replicas: the optimizer sums the replicas'
+gradients, and the sum of the scaled means is the mean over the global
+batch.
+"""
+
+from __future__ import annotations
+
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+WGAN_METRICS = ("loss_d", "loss_g", "loss_d_real", "loss_d_fake", "wasserstein", "gradient_penalty",
+                "g_updated")
+
+
+@keras.saving.register_keras_serializable(package="gan_helpers")
+class WGAN(keras.Model):
+    """A generator and a critic trained as in the WGAN reference code (or WGAN-GP).
+
+    Args:
+        generator, critic: Keras models (the critic outputs one unbounded score).
+        clip_value: weight clipping range ``[-c, c]`` (WGAN); ``None`` with a penalty.
+        gradient_penalty: lambda of WGAN-GP (0 for plain WGAN).
+        n_critic: critic steps per generator step.
+        warmup_critic, warmup_iterations, warmup_every: 100 critic steps for the
+            first 25 generator iterations and every 500th (the reference's schedule);
+            ``warmup_iterations=0, warmup_every=0`` turns the warm-up off (WGAN-GP).
+    """
+
+    def __init__(self, generator, critic, clip_value=0.01, gradient_penalty=0.0, n_critic=5,
+                 warmup_critic=100, warmup_iterations=25, warmup_every=500, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if clip_value is not None and clip_value <= 0:
+            raise ValueError(f"clip_value must be positive or None. Received: clip_value={clip_value}")
+        if gradient_penalty < 0:
+            raise ValueError(f"gradient_penalty must be >= 0. Received: gradient_penalty={gradient_penalty}")
+        self.generator, self.critic = generator, critic
+        self.latent_dim = int(generator.input_shape[-1])
+        self.clip_value, self.gradient_penalty = clip_value, float(gradient_penalty)
+        self.n_critic, self.warmup_critic = int(n_critic), int(warmup_critic)
+        self.warmup_iterations, self.warmup_every = int(warmup_iterations), int(warmup_every)
+        self.seed = seed
+        self.noise_seed = keras.random.SeedGenerator(seed, name="wgan_noise_seed")
+        self.gen_iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="gen_iterations")
+        self.critic_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="critic_steps_since_g")
+        self._generator_turn = False
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in WGAN_METRICS}
+        self.last_step = {name: tf.Variable(0.0, trainable=False, name=f"last_{name}") for name in WGAN_METRICS}
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        super().compile(**kwargs)
+        if self.gradient_penalty:
+            self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
+            self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
+        else:
+            self.d_optimizer = d_optimizer or keras.optimizers.RMSprop(5e-5)
+            self.g_optimizer = g_optimizer or keras.optimizers.RMSprop(5e-5)
+        self.d_optimizer.build(self.critic.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self._clip()
+        # Both sub-models are built; fit() must not try to build this model by calling it on images.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def state_variables(self):
+        return [self.gen_iterations, self.critic_steps, self.noise_seed.state]
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def critic_iterations(self, gen_iterations):
+        """Critic steps before generator iteration ``gen_iterations`` (works on ints and tensors)."""
+        warm = gen_iterations < self.warmup_iterations
+        if self.warmup_every:
+            warm = warm | (gen_iterations % self.warmup_every == 0)
+        if isinstance(warm, bool):
+            return self.warmup_critic if warm else self.n_critic
+        return tf.where(warm, tf.constant(self.warmup_critic, tf.int64), tf.constant(self.n_critic, tf.int64))
+
+    def generator_turn_next(self) -> bool:
+        """Whether the next critic step completes this generator iteration's critic steps."""
+        done = int(self.critic_steps.numpy()) + 1
+        return done >= self.critic_iterations(int(self.gen_iterations.numpy()))
+
+    def make_train_function(self, force=False):
+        """Two compiled steps (critic only; critic then generator), chosen in Python step by step."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        functions = {}
+        for turn in (False, True):
+            super().make_train_function(force=True)  # sets self.train_function
+            functions[turn] = self.train_function
+
+        def train_function(iterator):
+            turn = self.generator_turn_next()
+            self._generator_turn = turn  # read while the chosen function is first traced
+            return functions[turn](iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    def _clip(self):
+        if self.clip_value is None:
+            return
+        for variable in self.critic.trainable_variables:
+            variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+
+    def penalty(self, real, fake, alpha=None):
+        """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas)."""
+        batch = tf.shape(real)[0]
+        if alpha is None:
+            alpha = keras.random.uniform((batch, 1, 1, 1), seed=self.noise_seed)
+        between = real + alpha * (fake - real)
+        with tf.GradientTape() as tape:
+            tape.watch(between)
+            scores = self.critic(between, training=True)
+        gradients = tape.gradient(scores, between)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
+        return tf.reduce_mean(tf.square(norms - 1.0))
+
+    def train_step(self, data):
+        noise = alpha = None
+        if isinstance(data, (tuple, list)):
+            real = data[0]
+            noise = data[1] if len(data) > 1 else None
+            alpha = data[2] if len(data) > 2 else None
+        else:
+            real = data
+        batch = tf.shape(real)[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        scale = 1.0 / replicas
+        if noise is None:
+            noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+
+        # One critic step, on this batch.
+        fake = self.generator(noise, training=True)
+        with tf.GradientTape() as tape:
+            loss_d_real = tf.reduce_mean(self.critic(real, training=True))
+            loss_d_fake = tf.reduce_mean(self.critic(fake, training=True))
+            loss_d = loss_d_real - loss_d_fake
+            penalty = self.penalty(real, fake, alpha) if self.gradient_penalty else tf.constant(0.0)
+            critic_objective = scale * (loss_d + self.gradient_penalty * penalty)
+        grads = tape.gradient(critic_objective, self.critic.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
+        self._clip()
+        self.critic_steps.assign_add(1)
+
+        # A generator step once the critic has had its iterations. Which kind of step this is was
+        # decided in Python before the step (see make_train_function): an optimizer update inside
+        # tf.cond cannot synchronise replicas under tf.distribute.
+        do_g = tf.constant(self._generator_turn)
+        if self._generator_turn:
+            with tf.GradientTape() as g_tape:
+                loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
+                objective = scale * loss_g
+            g_grads = g_tape.gradient(objective, self.generator.trainable_variables)
+            self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+            self.gen_iterations.assign_add(1)
+            self.critic_steps.assign(0)
+        else:
+            loss_g = tf.constant(float("nan"))
+        values = {"loss_d": loss_d, "loss_d_real": loss_d_real, "loss_d_fake": loss_d_fake,
+                  "wasserstein": -loss_d, "gradient_penalty": penalty, "g_updated": tf.cast(do_g, tf.float32)}
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+            self.last_step[name].assign(value)
+        self.last_step["loss_g"].assign(loss_g)
+        # Loss_G exists only on steps with a generator update: weight 0 elsewhere.
+        self.trackers["loss_g"].update_state(tf.where(do_g, loss_g, 0.0), sample_weight=tf.cast(do_g, tf.float32))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def get_config(self):
+        return {**super().get_config(),
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "critic": keras.saving.serialize_keras_object(self.critic),
+                "clip_value": self.clip_value, "gradient_penalty": self.gradient_penalty,
+                "n_critic": self.n_critic, "warmup_critic": self.warmup_critic,
+                "warmup_iterations": self.warmup_iterations, "warmup_every": self.warmup_every, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
+        critic = keras.saving.deserialize_keras_object(config.pop("critic"))
+        return cls(generator, critic, **config)
+
+
+def build_wgan(generator, critic, variant: str = "wgan", seed=None, **kwargs) -> WGAN:
+    """A compiled WGAN (``"wgan"``: clipping, RMSProp 5e-5) or WGAN-GP (``"wgan-gp"``: lambda 10, Adam)."""
+    if variant == "wgan":
+        model = WGAN(generator, critic, clip_value=0.01, gradient_penalty=0.0, seed=seed, **kwargs)
+    elif variant == "wgan-gp":
+        kwargs = {"warmup_iterations": 0, "warmup_every": 0, **kwargs}
+        model = WGAN(generator, critic, clip_value=None, gradient_penalty=10.0, seed=seed, **kwargs)
+    else:
+        raise ValueError(f"variant must be 'wgan' or 'wgan-gp'. Received: variant={variant!r}")
+    model.compile()
+    return model
