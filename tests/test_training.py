@@ -239,3 +239,15 @@ def test_train_sample_evaluate_from_the_command_line(tmp_path):
 def test_bad_arguments_give_one_line(args, message):
     result = cli(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_writes_a_grid_from_a_given_generator(tmp_path):
+    g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8))
+    g.save(tmp_path / "g.keras")
+    result = cli("demo", "--model", str(tmp_path / "g.keras"), "--num", "6", "--out", str(tmp_path / "demo.png"))
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    grid = Image.open(tmp_path / "demo.png")
+    # 6 images of 32 px in a 6-wide grid with 2 px padding, enlarged 2x.
+    assert grid.size == (2 * (6 * 34 + 2), 2 * 36)

@@ -131,3 +131,30 @@ def test_one_step_under_mirrored_strategy_equals_one_device(variant, tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["gen_iterations"] == [1, 1]  # critic and generator both stepped
     assert report["max_difference"] < 1e-5, report
+
+
+@pytest.mark.parametrize("variant", ["wgan", "wgan-gp"])
+def test_train_sample_and_resume_from_the_command_line(variant, tmp_path):
+    import json
+    import os
+
+    from gan_helpers.synthetic import make_face_folder
+
+    folder = make_face_folder(tmp_path / "faces", people=6, per_person=8, size=64)
+    config = json.dumps({"batch_size": 8, "generator": {"widths": [8, 8]},
+                         "discriminator": {"widths": [4, 8, 8], "dense_units": [8]}})
+    env = {**os.environ, "GAN_CACHE_DIR": str(tmp_path / "cache")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
+                              timeout=600, env=env)
+
+    out = tmp_path / "run"
+    result = cli("train", "--model", variant, "--data", str(folder), "--size", "32", "--crop", "0",
+                 "--epochs", "1", "--out", str(out), "--config", config, "--quiet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wasserstein" in (out / "history.csv").read_text()
+    result = cli("train", "--resume", str(out), "--epochs", "2", "--quiet")
+    assert result.returncode == 0 and "Trained 2 epoch(s)" in result.stdout, result.stderr[-2000:]
+    result = cli("sample", "--model", str(out), "--num", "4", "--out", str(tmp_path / "s"))
+    assert result.returncode == 0, result.stderr[-2000:]
