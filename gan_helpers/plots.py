@@ -140,6 +140,17 @@ def smooth(values, window: int = 25) -> np.ndarray:
     return (cumulative[1:] - cumulative[starts]) / (np.arange(1, len(values) + 1) - starts)
 
 
+def _finish_monitor(fig, ax_grid, samples, title):
+    """The fixed-batch grid panel and the title, shared by both monitor figures."""
+    if samples is not None:
+        ax_grid.imshow(image_grid(samples[:36], columns=6))
+        ax_grid.set_title("fixed noise batch", fontsize=9)
+    ax_grid.set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def median_filter(values, window: int = 101) -> np.ndarray:
     """Centred running median (as the WGAN paper smooths its Wasserstein curves)."""
     from scipy.ndimage import median_filter as filt
@@ -163,13 +174,7 @@ def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int =
     ax_w.set_ylabel("Wasserstein estimate")
     ax_w.grid(alpha=0.3)
     ax_w.legend(fontsize=8)
-    if samples is not None:
-        ax_grid.imshow(image_grid(samples[:36], columns=6))
-        ax_grid.set_title("fixed noise batch", fontsize=9)
-    ax_grid.set_axis_off()
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_monitor(fig, ax_grid, samples, title)
 
 
 def training_monitor(steps: list[dict], samples=None, title: str = "", window: int = 25):
@@ -214,13 +219,7 @@ def training_monitor(steps: list[dict], samples=None, title: str = "", window: i
     ax_skips.legend(fontsize=8)
     for ax in (ax_success, ax_errors, ax_skips):
         ax.grid(alpha=0.3)
-    if samples is not None:
-        ax_grid.imshow(image_grid(samples[:36], columns=6))
-        ax_grid.set_title("fixed noise batch", fontsize=9)
-    ax_grid.set_axis_off()
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish_monitor(fig, ax_grid, samples, title)
 
 
 def save_gif(frames, path, duration_ms: int = 400, upscale: int = 2) -> None:
