@@ -270,6 +270,19 @@ class Run:
     # -- set-up ---------------------------------------------------------------
 
     @classmethod
+    def open(cls, config: dict, run_dir, images=None) -> "Run":
+        """Continue the run in ``run_dir`` if it has a checkpoint, else start it with ``config``.
+
+        What a notebook wants: run the cell again after an interruption (or to
+        train longer) and it carries on instead of starting over.
+        """
+        if (Path(run_dir) / CHECKPOINT).exists():
+            run = cls.resume(run_dir, images)
+            print(f"Continuing the run in {run_dir} (epoch {run.epoch}, {run.seconds / 60:.1f} min so far).")
+            return run
+        return cls(config, run_dir, images)
+
+    @classmethod
     def resume(cls, run_dir, images=None) -> "Run":
         """Rebuild a run from its folder and restore its last checkpoint."""
         run_dir = Path(run_dir)
