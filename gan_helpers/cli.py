@@ -70,12 +70,6 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _load_generator(path):
-    from gan_helpers import sampling
-
-    return sampling.load_generator(path)
-
-
 def _cmd_sample(args) -> int:
     import numpy as np
 
@@ -83,7 +77,7 @@ def _cmd_sample(args) -> int:
 
     if args.num < 1:
         raise ValueError(f"--num must be at least 1. Received: {args.num}")
-    generator = _load_generator(args.model)
+    generator = sampling.load_generator(args.model)
     images = sampling.generate(generator, args.num, seed=args.seed)
     out = args.out[:-4] if args.out.endswith((".png", ".npy")) else args.out
     np.save(out + ".npy", images, allow_pickle=False)
@@ -97,7 +91,7 @@ def _cmd_evaluate(args) -> int:
 
     from gan_helpers import data, metrics, sampling
 
-    generator = _load_generator(args.model)
+    generator = sampling.load_generator(args.model)
     size = int(generator.output_shape[1])
     faces = data.load_dataset(args.data, image_size=size, crop=args.crop, progress=False)
     train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
