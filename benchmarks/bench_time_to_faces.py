@@ -1,13 +1,24 @@
-"""Benchmark: face quality after 2, 5, 10, 20 and 40 minutes of training, default recipe vs blog widths.
+"""Benchmark: face quality after 2, 5, 10, 20 and 40 minutes of training, recipe against recipe.
+
+Recipes: ``default`` (the balanced GAN as shipped), ``blog`` (the blog's widths
+through the same code), ``wgan`` and ``wgan-gp`` (the WGAN port with the
+default generator and the exercise's critic). The equal-minutes comparison of
+GAN, WGAN and WGAN-GP is this script with ``--recipes default wgan wgan-gp``.
 
     python benchmarks/bench_time_to_faces.py --data ../shared/datasets/lfw-deepfunneled \\
         [--minutes 2 5 10 20 40] [--recipes default blog] [--num 1000] [--out benchmarks/results/time_to_faces]
+        [--resume]
 
 Each recipe trains alone on the machine (one after the other, same seed, same
 code, margin rule), saving its generator as the run's training time passes
 each mark; then every snapshot is evaluated (SWD x1e3 against held-out faces,
 Haar face rate, diversity ratio). Prints a Markdown table and writes it, with
 the JSON rows, to the output folder.
+
+--resume continues a recipe's run from its checkpoint in the output folder
+(after an interruption, or to reach later marks) up to the largest --minutes;
+only the snapshots named by --minutes are evaluated, and their rows replace
+or join the rows already in rows.json.
 """
 
 import argparse
@@ -17,11 +28,13 @@ import platform
 import time
 from pathlib import Path
 
-from gan_helpers import data, metrics, models, runs, sampling
+from gan_helpers import data, metrics, models, plots, runs, sampling
 
 RECIPES = {
     "default": {},
     "blog": {"generator": models.BLOG_GENERATOR, "discriminator": models.BLOG_DISCRIMINATOR},
+    "wgan": {"model": "wgan"},
+    "wgan-gp": {"model": "wgan-gp"},
 }
 
 
@@ -33,28 +46,42 @@ def main():
     parser.add_argument("--num", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/time_to_faces")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each recipe's run found in --out instead of starting over")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     faces = data.load_dataset(args.data, 64, progress=False)
     train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
     train, holdout = faces.images[train_idx], faces.images[holdout_idx][:args.num]
-    rows = []
+    rows_path = out / "rows.json"
+    rows = json.loads(rows_path.read_text()) if args.resume and rows_path.exists() else []
     for recipe in args.recipes:
         run_dir = out / recipe
         started = time.time()
-        run = runs.Run({**RECIPES[recipe], "seed": args.seed}, run_dir, images=train)
-        run.train(minutes=max(args.minutes) + 0.05, verbose=0, snapshot_minutes=args.minutes)
-        print(f"{recipe}: trained {run.epoch} epochs, {len(run.steps)} steps in {(time.time() - started) / 60:.1f} min",
-              flush=True)
+        if args.resume and (run_dir / runs.CHECKPOINT).exists():
+            run = runs.Run.resume(run_dir, images=train)
+            print(f"{recipe}: resuming at {run.seconds / 60:.1f} min of training", flush=True)
+        else:
+            run = runs.Run({**RECIPES[recipe], "seed": args.seed}, run_dir, images=train)
+        remaining = max(args.minutes) - run.seconds / 60
+        if remaining > 0:
+            run.train(minutes=remaining + 0.05, verbose=0, snapshot_minutes=args.minutes)
+        extra = (f", {run.history[-1]['gen_iterations']:.0f} generator iterations"
+                 if run.history and "gen_iterations" in run.history[-1] else "")
+        print(f"{recipe}: trained {run.epoch} epochs, {len(run.steps)} steps{extra} "
+              f"({run.seconds / 60:.1f} min of training, {(time.time() - started) / 60:.1f} min wall)", flush=True)
         for minutes in args.minutes:
             path = run_dir / "snapshots" / f"generator_{minutes:g}min.keras"
             if not path.exists():
                 continue
             generated = sampling.generate(sampling.load_generator(path), len(holdout), seed=args.seed)
             result = metrics.evaluate(generated, train, holdout, seed=args.seed)
+            plots.save_grid(generated[:64], out / f"{recipe}_{minutes:g}min.png", columns=8)
+            rows = [r for r in rows if (r["recipe"], r["minutes"]) != (recipe, minutes)]
             rows.append({"recipe": recipe, "minutes": minutes, **result})
             print(json.dumps(rows[-1]), flush=True)
+    rows.sort(key=lambda r: (list(RECIPES).index(r["recipe"]), r["minutes"]))
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; {args.num} generated vs {args.num} held-out "
              f"faces; real-vs-real SWD floor {rows[0]['swd_real_floor']:.1f}, real face rate "
              f"{rows[0]['face_rate_real']:.3f}.", "",
@@ -66,7 +93,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     (out / "table.md").write_text(table + "\n")
-    (out / "rows.json").write_text(json.dumps(rows, indent=1))
+    rows_path.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
