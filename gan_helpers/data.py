@@ -205,6 +205,10 @@ def _list_archive(archive: Path) -> list[ImageFile]:
 # Preprocessing one image.
 
 
+class CropTooLarge(ValueError):
+    """The crop leaves (almost) nothing of the image: a setting to fix, not a bad file."""
+
+
 def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
     """The square box left after removing ``crop`` px from every side.
 
@@ -215,7 +219,7 @@ def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
         raise ValueError(f"crop must be >= 0 pixels. Received: crop={crop}")
     side = min(width, height) - 2 * crop
     if side < 8:
-        raise ValueError(
+        raise CropTooLarge(
             f"crop={crop} px from every side leaves {side} px of a {width}x{height} image; "
             "use a smaller crop (0 keeps the whole image)."
         )
@@ -396,8 +400,9 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
     bar.close()
     # Crop settings that leave nothing are a configuration error, not a bad file.
     failed = [r for r in reasons if r]
-    if failed and len(failed) == len(reasons) and all("crop=" in r for r in failed):
-        raise ValueError(failed[0].split(": ", 1)[1])
+    crop_tag = f"{CropTooLarge.__name__}: "
+    if failed and len(failed) == len(reasons) and all(r.startswith(crop_tag) for r in failed):
+        raise CropTooLarge(failed[0][len(crop_tag):])
     ok = np.array([r is None for r in reasons], bool)
     kept = [f for f, good in zip(files, ok) if good]
     skipped = [(f.relpath, r) for f, r in zip(files, reasons) if r]

@@ -46,6 +46,14 @@ def test_crop_box_and_bad_crop():
         data.crop_box(250, 250, 122)
 
 
+def test_a_crop_that_leaves_nothing_is_one_clear_error_not_thirty_skipped_files(face_folder, cache_dir):
+    with pytest.raises(data.CropTooLarge, match=r"crop=122 px .* use a smaller crop"):
+        data.load_dataset(face_folder, image_size=32, crop=122, cache_dir=cache_dir, progress=False)
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())  # nothing half-written
+    # A crop that fits still loads every file.
+    assert len(data.load_dataset(face_folder, image_size=32, crop=100, cache_dir=cache_dir, progress=False).images) == 30
+
+
 def test_every_even_size_from_16_to_128_and_bad_sizes(face_folder, cache_dir):
     for size in (16, 40, 128):
         assert data.load_faces(face_folder, size, cache_dir=cache_dir, limit=2, progress=False).shape == (2, size, size, 3)
