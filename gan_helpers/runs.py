@@ -392,7 +392,9 @@ class Run:
                    "partial": int(partial)}
             for key in new_steps[0]:
                 if key != "step":
-                    row[key] = float(np.nanmean([s[key] for s in new_steps]))
+                    values = np.array([s[key] for s in new_steps], float)
+                    # NaN where no step had the value (e.g. Loss_G in a WGAN epoch without generator updates).
+                    row[key] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
             if hasattr(self.gan, "d_skips"):
                 row["d_skips"] = int(self.gan.d_skips.numpy())
                 row["g_skips"] = int(self.gan.g_skips.numpy())

