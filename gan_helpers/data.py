@@ -252,12 +252,12 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int = DEFAU
 
 
 def _load_one(read, relpath: str, image_size: int, crop: int):
-    """Return (array, None) or (None, reason) for one file."""
+    """Return (array, None) or (None, the exception) for one file."""
     try:
         with Image.open(read(relpath)) as image:
             return preprocess_image(image, image_size, crop), None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        return None, f"{type(error).__name__}: {error}"
+        return None, error
 
 
 def open_image(source: str | os.PathLike, relpath: str) -> Image.Image:
@@ -370,7 +370,7 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
     relpaths = [f.relpath for f in files]
     bar = _progress_bar(len(files), f"Preparing {source.name} at {image_size}x{image_size}", progress)
     images = np.empty((len(files), image_size, image_size, 3), np.uint8)
-    reasons: list[str | None] = []
+    errors: list[Exception | None] = []
     if source.is_file():
         # An archive is read sequentially in one pass; decoding runs on threads.
         with tarfile.open(source, "r:*") as tar, ThreadPoolExecutor(workers) as pool:
@@ -382,10 +382,10 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
                     futures[member.name] = pool.submit(
                         _load_one, lambda _rel, d=payload: io.BytesIO(d), member.name, image_size, crop)
             for i, rel in enumerate(relpaths):
-                array, reason = futures[rel].result()
+                array, error = futures[rel].result()
                 if array is not None:
                     images[i] = array
-                reasons.append(reason)
+                errors.append(error)
                 bar.update(1)
     else:
         # Chunks of files per task: few, large results to send back from the workers.
@@ -393,33 +393,32 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
         starts = range(0, len(relpaths), chunk)
         with _folder_pool(workers, len(files)) as pool:
             tasks = [(str(source), relpaths[i:i + chunk], image_size, crop) for i in starts]
-            for i, (block, block_reasons) in zip(starts, pool.map(_decode_chunk, *zip(*tasks))):
+            for i, (block, block_errors) in zip(starts, pool.map(_decode_chunk, *zip(*tasks))):
                 images[i:i + len(block)] = block
-                reasons.extend(block_reasons)
+                errors.extend(block_errors)
                 bar.update(len(block))
     bar.close()
     # Crop settings that leave nothing are a configuration error, not a bad file.
-    failed = [r for r in reasons if r]
-    crop_tag = f"{CropTooLarge.__name__}: "
-    if failed and len(failed) == len(reasons) and all(r.startswith(crop_tag) for r in failed):
-        raise CropTooLarge(failed[0][len(crop_tag):])
-    ok = np.array([r is None for r in reasons], bool)
+    failed = [e for e in errors if e is not None]
+    if failed and len(failed) == len(errors) and all(isinstance(e, CropTooLarge) for e in failed):
+        raise failed[0]
+    ok = np.array([e is None for e in errors], bool)
     kept = [f for f, good in zip(files, ok) if good]
-    skipped = [(f.relpath, r) for f, r in zip(files, reasons) if r]
+    skipped = [(f.relpath, f"{type(e).__name__}: {e}") for f, e in zip(files, errors) if e is not None]
     return (images if ok.all() else images[ok]), kept, skipped
 
 
 def _decode_chunk(root: str, relpaths: list[str], image_size: int, crop: int):
-    """Decode files below ``root`` (in a worker): one array, and a reason (or None) per file."""
+    """Decode files below ``root`` (in a worker): one array, and an exception (or None) per file."""
     base = Path(root)
     block = np.zeros((len(relpaths), image_size, image_size, 3), np.uint8)
-    reasons = []
+    errors = []
     for i, rel in enumerate(relpaths):
-        array, reason = _load_one(lambda r: base / r, rel, image_size, crop)
+        array, error = _load_one(lambda r: base / r, rel, image_size, crop)
         if array is not None:
             block[i] = array
-        reasons.append(reason)
-    return block, reasons
+        errors.append(error)
+    return block, errors
 
 
 def _folder_pool(workers: int, num_files: int):
