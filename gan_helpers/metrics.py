@@ -9,6 +9,10 @@
   real faces (near 0 means mode collapse).
 - **Nearest-neighbour distance** to the training images, relative to that
   of unseen real faces (near 0 means memorisation).
+- **D's success** on given real and fake images, judged in inference or in
+  training mode (:func:`discriminator_success`): how the failures of D show
+  (a batch-norm D that only works in training mode, a D that knows its
+  training faces better than unseen ones).
 
 All functions take uint8 ``(N, S, S, 3)`` images or floats in [-1, 1].
 """
@@ -190,3 +194,46 @@ def evaluate(generated, real_train, real_holdout, seed: int = 0, with_faces: boo
     result["nn_distance_real"] = float(nn_holdout)
     result["memorisation_ratio"] = float(nn_generated / nn_holdout)
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+
+
+# ----------------------------------------------------------------------------
+# The discriminator's view.
+
+
+def discriminator_success(discriminator, real=None, fake=None, training: bool = False,
+                          batch_size: int = 64) -> dict:
+    """The fraction of ``real`` images D calls real (logit > 0) and of ``fake`` images it calls fake.
+
+    Images are judged in batches of ``batch_size`` of one kind, as in a
+    training step. ``training=False`` (inference mode: dropout off, batch
+    norm with its moving statistics) is how D judges one image on its own;
+    ``training=True`` is how it judged them while it trained (batch norm
+    with each batch's own statistics). Dropout layers are random in
+    training mode, so that number varies from call to call. D is left as it
+    was: batch norm's moving statistics, which a call in training mode
+    updates, are put back afterwards.
+    """
+    from gan_helpers._quiet import import_tensorflow
+    from gan_helpers.data import to_float
+
+    tf = import_tensorflow()
+
+    def called_real(images):
+        images = np.asarray(images)
+        x = to_float(images) if images.dtype == np.uint8 else images.astype(np.float32)
+        logits = [np.asarray(discriminator(tf.constant(x[i:i + batch_size]), training=training)).reshape(-1)
+                  for i in range(0, len(x), batch_size)]
+        return np.concatenate(logits) > 0
+
+    kept = [v.numpy() for v in discriminator.non_trainable_variables]
+    try:
+        result = {}
+        if real is not None:
+            result["real"] = float(called_real(real).mean())
+        if fake is not None:
+            result["fake"] = float(1.0 - called_real(fake).mean())
+        return result
+    finally:
+        for variable, value in zip(discriminator.non_trainable_variables, kept):
+            variable.assign(value)
+

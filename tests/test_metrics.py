@@ -75,3 +75,45 @@ def test_evaluate_reports_everything(drawn_faces):
     assert result["swd"] < 100 and result["swd_real_floor"] < 100
     assert 0.5 < result["diversity_ratio"] < 2
     assert 0.5 < result["memorisation_ratio"] < 2
+
+
+def _mean_brightness_discriminator(threshold: float, batch_norm: bool = False):
+    """A D whose logit is the image's mean value minus ``threshold`` (optionally batch-normalised)."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Flatten()(inputs)
+    dense = keras.layers.Dense(1)
+    x = dense(x)
+    dense.set_weights([np.full((192, 1), 1 / 192, np.float32), np.array([-threshold], np.float32)])
+    if batch_norm:
+        x = keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-6)(x)
+    return keras.Model(inputs, x)
+
+
+def test_discriminator_success_against_numpy():
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (150, 8, 8, 3), dtype=np.uint8)
+    fake = rng.uniform(-1, 1, (70, 8, 8, 3)).astype(np.float32)
+    threshold = 0.02
+    d = _mean_brightness_discriminator(threshold)
+    expected_real = ((real.astype(np.float64) / 127.5 - 1).mean(axis=(1, 2, 3)) > threshold).mean()
+    expected_fake = (fake.mean(axis=(1, 2, 3)) <= threshold).mean()
+    assert 0.1 < expected_real < 0.9 and 0.1 < expected_fake < 0.9  # the check is not trivially 0 or 1
+    result = metrics.discriminator_success(d, real, fake, batch_size=32)
+    assert result == pytest.approx({"real": expected_real, "fake": expected_fake})
+    assert metrics.discriminator_success(d, real=real) == pytest.approx({"real": expected_real})
+
+
+def test_discriminator_success_with_batch_norm_depends_on_the_mode():
+    # 64 real images of rising brightness, all above the threshold: judged one by one (inference mode,
+    # moving mean 0 and variance 1) all are real; judged as one batch in training mode, batch norm
+    # subtracts the batch's mean and exactly the brighter half stays above 0.
+    real = np.repeat(np.linspace(0.1, 0.9, 64, dtype=np.float32)[:, None, None, None], 192, axis=1).reshape(64, 8, 8, 3)
+    d = _mean_brightness_discriminator(0.0, batch_norm=True)
+    assert metrics.discriminator_success(d, real=real)["real"] == 1.0
+    moving = [v.numpy().copy() for v in d.non_trainable_variables]
+    assert metrics.discriminator_success(d, real=real, training=True)["real"] == 0.5
+    for variable, before in zip(d.non_trainable_variables, moving):  # D is left as it was
+        np.testing.assert_array_equal(variable.numpy(), before)
+    assert metrics.discriminator_success(d, real=real)["real"] == 1.0
