@@ -454,7 +454,11 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
     """Train one short run per config for the same minutes; evaluate each on the same held-out faces.
 
     Returns ``(runs, metrics, samples)``, each a dict by config name. The
-    face rate is left out when fewer than 50 images are evaluated.
+    face rate is left out when fewer than 50 images are evaluated. For a GAN
+    the metrics also hold D's success in inference mode
+    (:func:`metrics.discriminator_success`): on faces it trained on
+    (``d_on_train_faces``), on held-out faces (``d_on_heldout_faces``) and
+    on the evaluated fakes (``d_on_fakes``).
     """
     trained, results, samples = {}, {}, {}
     for name, config in configs.items():
@@ -464,6 +468,11 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
         num = min(num_eval, len(holdout))
         generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
         results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
+        if hasattr(run.gan, "discriminator"):
+            d = run.gan.discriminator
+            results[name]["d_on_train_faces"] = metrics.discriminator_success(d, real=images[:num])["real"]
+            results[name]["d_on_heldout_faces"] = metrics.discriminator_success(d, real=holdout[:num])["real"]
+            results[name]["d_on_fakes"] = metrics.discriminator_success(d, fake=generated)["fake"]
         results[name]["epochs"], results[name]["steps"] = run.epoch, len(run.steps)
         trained[name], samples[name] = run, generated
         print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "

@@ -150,6 +150,23 @@ def test_a_short_training_moves_samples_towards_the_data(drawn):
     assert np.abs(after.mean(axis=(0, 1, 2)) - drawn.mean(axis=(0, 1, 2))).max() < 40
 
 
+def test_train_and_evaluate_reports_the_same_metrics_as_direct_calls(drawn, tmp_path):
+    configs = {"a": {**SMALL, "seed": 0}, "b": {**SMALL, "seed": 1, "discriminator": {**SMALL["discriminator"],
+                                                                                        "batch_norm": True}}}
+    trained, results, samples = runs.train_and_evaluate(configs, drawn[:128], drawn[128:], minutes=0.02,
+                                                        run_root=tmp_path, num_eval=60)
+    assert set(trained) == set(results) == set(samples) == {"a", "b"}
+    for name, run in trained.items():
+        assert run.epoch >= 1 and (tmp_path / name / "generator.keras").exists()
+        assert samples[name].shape == (60, 32, 32, 3)
+        assert results[name]["swd"] == metrics.evaluate(samples[name], drawn[:128], drawn[128:188],
+                                                        with_faces=True)["swd"]
+        d = run.gan.discriminator
+        assert results[name]["d_on_train_faces"] == metrics.discriminator_success(d, real=drawn[:60])["real"]
+        assert results[name]["d_on_heldout_faces"] == metrics.discriminator_success(d, real=drawn[128:188])["real"]
+        assert results[name]["d_on_fakes"] == metrics.discriminator_success(d, fake=samples[name])["fake"]
+
+
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(drawn, tmp_path):
     config = {**SMALL, "seed": 3}
     straight = runs.Run(config, tmp_path / "straight", images=drawn[:96])
