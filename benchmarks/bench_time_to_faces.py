@@ -51,9 +51,7 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    faces = data.load_dataset(args.data, 64, progress=False)
-    train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
-    train, holdout = faces.images[train_idx], faces.images[holdout_idx][:args.num]
+    train, holdout = data.train_and_holdout(args.data, 64, num_holdout=args.num, progress=False)
     rows_path = out / "rows.json"
     rows = json.loads(rows_path.read_text()) if args.resume and rows_path.exists() else []
     for recipe in args.recipes:

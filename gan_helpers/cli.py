@@ -93,11 +93,9 @@ def _cmd_evaluate(args) -> int:
 
     generator = sampling.load_generator(args.model)
     size = int(generator.output_shape[1])
-    faces = data.load_dataset(args.data, image_size=size, crop=args.crop, progress=False)
-    train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
-    num = min(args.num, len(holdout_idx))
-    generated = sampling.generate(generator, num, seed=args.seed)
-    result = metrics.evaluate(generated, faces.images[train_idx], faces.images[holdout_idx][:num], seed=args.seed)
+    train, holdout = data.train_and_holdout(args.data, size, crop=args.crop, num_holdout=args.num, progress=False)
+    generated = sampling.generate(generator, len(holdout), seed=args.seed)
+    result = metrics.evaluate(generated, train, holdout, seed=args.seed)
     print(json.dumps({"model": str(args.model), **result}))
     return 0
 

@@ -506,6 +506,20 @@ def split_by_person(people, validation_fraction: float = DEFAULT_VALIDATION_FRAC
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
+def train_and_holdout(data_dir=None, image_size: int = 64, crop: int = DEFAULT_CROP, num_holdout: int | None = None,
+                      **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """The faces split by person as every evaluation here uses it: ``(train, holdout)`` uint8 arrays.
+
+    80% of the images (by person, :func:`split_by_person` with seed 0) are for
+    training; the held-out faces of the other people are what generated faces
+    are compared with, the first ``num_holdout`` of them if given. Other
+    arguments go to :func:`load_dataset`.
+    """
+    faces = load_dataset(data_dir, image_size, crop=crop, **kwargs)
+    train_idx, holdout_idx = split_by_person(faces.people, validation_fraction=0.2, seed=0)
+    return faces.images[train_idx], faces.images[holdout_idx][:num_holdout]
+
+
 def to_float(images) -> np.ndarray:
     """uint8 [0, 255] -> float32 [-1, 1] (numpy)."""
     return np.asarray(images, np.float32) / 127.5 - 1.0

@@ -156,6 +156,19 @@ def test_split_by_person_keeps_people_apart():
         data.split_by_person(people, validation_fraction=1.5)
 
 
+def test_train_and_holdout_is_the_split_by_person_of_the_loaded_faces(face_folder, cache_dir):
+    faces = data.load_dataset(face_folder, 32, crop=0, cache_dir=cache_dir, progress=False)
+    train, holdout = data.train_and_holdout(face_folder, 32, crop=0, cache_dir=cache_dir, progress=False)
+    train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
+    np.testing.assert_array_equal(train, faces.images[train_idx])
+    np.testing.assert_array_equal(holdout, faces.images[holdout_idx])
+    assert set(faces.people[train_idx]).isdisjoint(faces.people[holdout_idx])
+    assert len(holdout) == pytest.approx(0.2 * len(faces.images), abs=max(np.unique(faces.people,
+                                                                                    return_counts=True)[1]))
+    _, first = data.train_and_holdout(face_folder, 32, crop=0, cache_dir=cache_dir, num_holdout=5, progress=False)
+    np.testing.assert_array_equal(first, holdout[:5])
+
+
 def test_tf_data_pipeline_scales_shuffles_and_covers_every_image():
     images = np.arange(10 * 4 * 4 * 3, dtype=np.int64).reshape(10, 4, 4, 3) % 256
     images = images.astype(np.uint8)
