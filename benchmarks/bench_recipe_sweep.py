@@ -48,9 +48,7 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    faces = data.load_dataset(args.data, 64, progress=False)
-    train_idx, holdout_idx = data.split_by_person(faces.people, validation_fraction=0.2, seed=0)
-    train, holdout = faces.images[train_idx], faces.images[holdout_idx][:args.num]
+    train, holdout = data.train_and_holdout(args.data, 64, num_holdout=args.num, progress=False)
     rows_path = out / "rows.json"
     rows = json.loads(rows_path.read_text()) if rows_path.exists() else []
     done = {(r["variant"], r["seed"], r["epochs"]) for r in rows}
@@ -73,8 +71,9 @@ def main():
                   f"SWD {result['swd']:.1f}, face rate {result['face_rate']:.3f}, "
                   f"diversity {result['diversity_ratio']:.2f}", flush=True)
             rows_path.write_text(json.dumps(rows, indent=1))
+    seeds = sorted({r["seed"] for r in rows if r["epochs"] == args.epochs})
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; {args.epochs} epochs per run "
-             f"(seeds {', '.join(map(str, args.seeds))}); {args.num} generated vs {args.num} held-out faces; "
+             f"(seeds run: {', '.join(map(str, seeds))}); {args.num} generated vs {args.num} held-out faces; "
              f"real-vs-real SWD floor {rows[0]['swd_real_floor']:.1f}.", "",
              "| variant | runs | steps | SWD x1e3 mean (min-max) | face rate mean (min-max) | diversity mean |",
              "|---|---|---|---|---|---|"]
