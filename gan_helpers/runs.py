@@ -470,9 +470,10 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
         results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
         if hasattr(run.gan, "discriminator"):
             d = run.gan.discriminator
-            results[name]["d_on_train_faces"] = metrics.discriminator_success(d, real=images[:num])["real"]
+            on_train = metrics.discriminator_success(d, real=images[:num], fake=generated)
+            results[name]["d_on_train_faces"] = on_train["real"]
             results[name]["d_on_heldout_faces"] = metrics.discriminator_success(d, real=holdout[:num])["real"]
-            results[name]["d_on_fakes"] = metrics.discriminator_success(d, fake=generated)["fake"]
+            results[name]["d_on_fakes"] = on_train["fake"]
         results[name]["epochs"], results[name]["steps"] = run.epoch, len(run.steps)
         trained[name], samples[name] = run, generated
         print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
