@@ -59,6 +59,7 @@ def default_config(**overrides) -> dict:
         "g_learning_rate": None,
         "generator": {},
         "discriminator": {},
+        "d_batch": "separate",  # GAN only: D scores reals and fakes as two batches, or "mixed" as one
         "critic": "exercise",  # WGAN critics: "exercise" (D without squashing) or "dcgan" (the reference's)
         "num_fixed": 64,
     }
@@ -100,7 +101,7 @@ def build(config: dict):
     discriminator = models.build_discriminator(image_size=size, **config["discriminator"])
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
     gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
-                       seed=config["seed"])
+                       seed=config["seed"], d_batch=config.get("d_batch", "separate"))
     gan.compile(keras.optimizers.RMSprop(d_lr, rho=0.9), keras.optimizers.RMSprop(g_lr, rho=0.9))
     return gan
 

@@ -5,7 +5,10 @@ One training step, on a batch of real images:
 1. draw noise, make fakes with G (``training=True``: G's dropout and batch
    norm in training mode);
 2. score the real and the fake halves with D (``training=True``: D's
-   dropout active);
+   dropout active), as two batches (``d_batch="separate"``, the default) or
+   as one batch of both kinds (``d_batch="mixed"``, the blog's "mixed batch");
+   the two are the same computation unless D has batch norm, whose batch
+   statistics then pool real faces and fakes;
 3. measure D's binary cross-entropies ``err_real``, ``err_fake`` and G's
    ``err_gen`` (the blog's three curves) and the success rates (the
    exercise's three curves);
@@ -31,6 +34,9 @@ import keras  # noqa: E402
 
 from gan_helpers import balance  # noqa: E402
 
+#: How D sees a step's real faces and fakes: two batches, or one batch of both kinds.
+D_BATCH_MODES = ("separate", "mixed")
+
 #: What every step reports (running means over the epoch in ``fit``'s logs).
 METRIC_NAMES = ("d_real_success", "d_fake_success", "g_success", "err_real", "err_fake", "err_gen",
                 "d_updated", "g_updated")
@@ -45,10 +51,18 @@ class GAN(keras.Model):
         discriminator: images -> one logit (real > 0).
         balance: a rule name (``"margin"``, ``"success"``, ``"always"``) or a
             :class:`gan_helpers.balance.BalanceRule`.
+        d_batch: ``"separate"`` (D scores the real batch and the fake batch
+            in two calls) or ``"mixed"`` (one call on both, as the blog's
+            Torch code); differs only for a D with batch norm.
     """
 
-    def __init__(self, generator, discriminator, balance_rule="margin", seed=None, **kwargs):
+    def __init__(self, generator, discriminator, balance_rule="margin", seed=None, d_batch="separate",
+                 **kwargs):
         super().__init__(**kwargs)
+        if d_batch not in D_BATCH_MODES:
+            raise ValueError(f"d_batch must be one of {', '.join(map(repr, D_BATCH_MODES))}. "
+                             f"Received: d_batch={d_batch!r}")
+        self.d_batch = d_batch
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.input_shape[-1])
@@ -95,8 +109,12 @@ class GAN(keras.Model):
         bce = keras.losses.binary_crossentropy
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fakes = self.generator(noise, training=True)
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fakes, training=True)
+            if self.d_batch == "mixed":
+                logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
+                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+            else:
+                real_logits = self.discriminator(real_images, training=True)
+                fake_logits = self.discriminator(fakes, training=True)
             ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
             err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
             err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
@@ -137,6 +155,7 @@ class GAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "balance_rule": self.balance_rule.get_config(),
             "seed": self.seed,
+            "d_batch": self.d_batch,
         }
 
     @classmethod

@@ -125,6 +125,42 @@ def test_step_reports_success_rates_consistently():
         assert 0 <= float(logs[key]) <= 1
 
 
+def one_step(d_batch, batch_norm):
+    """A tiny GAN without dropout in D, after one step on a fixed batch: its logs and weights."""
+    keras.utils.set_random_seed(3)
+    g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8))
+    d = models.build_discriminator(image_size=32, widths=(4, 8, 8), dense_units=(8,), conv_dropout=0,
+                                   dense_dropout=0, batch_norm=batch_norm)
+    gan = training.GAN(g, d, "always", seed=3, d_batch=d_batch)
+    gan.compile()
+    real = tf.random.stateless_uniform((8, 32, 32, 3), seed=(1, 2), minval=-1, maxval=1)
+    logs = gan.train_step(real)
+    return logs, snapshot(d.trainable_variables) + snapshot(g.trainable_variables)
+
+
+def test_mixed_batch_is_the_same_step_unless_d_has_batch_norm():
+    """One D call on reals and fakes together equals two calls, except that batch norm pools their statistics."""
+    logs_sep, weights_sep = one_step("separate", batch_norm=False)
+    logs_mix, weights_mix = one_step("mixed", batch_norm=False)
+    for key in ("err_real", "err_fake", "err_gen"):
+        assert float(logs_mix[key]) == pytest.approx(float(logs_sep[key]), rel=1e-5)
+    for a, b in zip(weights_sep, weights_mix):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    logs_sep, weights_sep = one_step("separate", batch_norm=True)
+    logs_mix, weights_mix = one_step("mixed", batch_norm=True)
+    assert float(logs_mix["err_real"]) != pytest.approx(float(logs_sep["err_real"]), rel=1e-3)
+    assert any(not np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(weights_sep, weights_mix))
+
+
+def test_d_batch_is_checked_and_saved():
+    gan = tiny_gan()
+    with pytest.raises(ValueError, match="d_batch must be one of 'separate', 'mixed'"):
+        training.GAN(gan.generator, gan.discriminator, d_batch="together")
+    mixed = training.GAN(gan.generator, gan.discriminator, d_batch="mixed")
+    assert training.GAN.from_config(mixed.get_config()).d_batch == "mixed"
+    assert runs.build(runs.default_config(**SMALL, d_batch="mixed")).d_batch == "mixed"
+
+
 # -- runs: learning, resume, NaN -------------------------------------------
 
 @pytest.fixture(scope="module")
