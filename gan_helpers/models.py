@@ -56,7 +56,9 @@ def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: 
             feature maps are dropped, as in the blog).
         dense_dropout: dropout rate after each dense layer.
         batch_norm: add BatchNormalization after each convolution (the
-            failure the blog reports: D gets too strong).
+            failure the blog reports: D gets too strong; notebook 03 shows it
+            when D judges mixed batches of reals and fakes,
+            ``GAN(d_batch="mixed")``, and not with two separate batches).
     """
     _check_rate(conv_dropout, "conv_dropout")
     _check_rate(dense_dropout, "dense_dropout")
