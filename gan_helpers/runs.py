@@ -101,7 +101,7 @@ def build(config: dict):
     discriminator = models.build_discriminator(image_size=size, **config["discriminator"])
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
     gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
-                       seed=config["seed"], d_batch=config.get("d_batch", "separate"))
+                       seed=config["seed"], d_batch=config["d_batch"])
     gan.compile(keras.optimizers.RMSprop(d_lr, rho=0.9), keras.optimizers.RMSprop(g_lr, rho=0.9))
     return gan
 
