@@ -3,7 +3,12 @@
 The pipeline follows the blog post the exercise comes from ("Generating Faces
 with Torch"): crop 50 px from every side of the 250x250 deep-funneled image
 (keeping the central 150x150 face), resize with a bicubic filter to
-``image_size`` (64 by default) and scale to [-1, 1] for training.
+``image_size`` (64 by default) and scale to [-1, 1] for training. The crop is
+given as a fraction of the image's shorter side, 0.2 by default (the blog's 50
+of 250), so faces of any size load with the default settings; a whole number
+of pixels can still be given instead (``crop=50``, see :func:`check_crop`).
+16-bit images (PNG, PGM) are reduced to 8 bits by keeping the high byte of
+every value, as Pillow itself does for 16-bit colour PNGs.
 
 The preprocessed uint8 array is cached on disk, keyed by the list of source
 files (names, sizes, modification times) and by the settings, so the second
@@ -11,19 +16,24 @@ run loads it in a fraction of a second. Nothing in the source folder is ever
 written to.
 
 Any folder of per-person image folders works (JPEG, PNG, PGM, colour or
-grayscale): the person of an image is the name of the folder it is in. A
-``.tgz`` archive as distributed by the LFW site is read directly, without
-extracting it.
+grayscale, 8 or 16 bits): the person of an image is the name of the folder it
+is in. A ``.tgz`` archive as distributed by the LFW site is read directly,
+without extracting it. Files that cannot be read are skipped with a warning,
+and the full list with the reasons is written next to the cache.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import io
 import json
 import math
 import os
+import re
 import sys
 import tarfile
 import warnings
@@ -51,9 +61,13 @@ SHARED_COPY = "shared/datasets/lfw-deepfunneled"
 #: Environment variable that points at the dataset.
 ENV_VAR = "LFW_DIR"
 #: Bump when the preprocessing changes so old caches are rebuilt.
-CACHE_FORMAT = 2
-#: The blog's crop: 50 px from every side of the 250x250 LFW image.
-DEFAULT_CROP = 50
+#: 3: 16-bit images are scaled to 8 bits (they were clipped to white); crops can be fractions.
+CACHE_FORMAT = 3
+#: The blog's crop as a fraction of the shorter side, cut from every side:
+#: 0.2 of the 250x250 LFW image is the blog's 50 px, and any other size of face works too.
+DEFAULT_CROP = 0.2
+#: Valid image sides: even numbers from 16 to 128 (see :func:`check_image_size`).
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 #: The blog's split was 13,000 training and 233 validation images.
 DEFAULT_VALIDATION_FRACTION = 233 / 13233
 
@@ -165,21 +179,50 @@ def list_images(source: str | os.PathLike) -> list[ImageFile]:
 
 def _list_folder(root: Path) -> list[ImageFile]:
     files = []
-    stack = [root]
+    # Each folder to visit comes with the identities (device, inode) of itself and of the
+    # folders above it: a folder reached again below itself is a symbolic link loop.
+    root_stat = root.stat()
+    stack = [(root, ((root_stat.st_dev, root_stat.st_ino),))]
     while stack:
-        folder = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
+        folder, above = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError as error:
+            if folder == root:
+                raise
+            _warn_unlistable(folder, error)
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
                 if entry.is_dir(follow_symlinks=True):
-                    stack.append(Path(entry.path))
+                    stat = entry.stat()
+                    identity = (stat.st_dev, stat.st_ino)
+                    if identity in above:
+                        _warn_unlistable(entry.path, OSError(errno.ELOOP, "it leads back to a folder it is in"))
+                        continue
+                    stack.append((Path(entry.path), above + (identity,)))
                 elif _is_image_name(entry.name) and entry.is_file():
                     stat = entry.stat()
                     rel = Path(entry.path).relative_to(root).as_posix()
                     person = folder.name if folder != root else root.name
                     files.append(ImageFile(rel, person, stat.st_size, stat.st_mtime_ns))
+            except OSError as error:
+                # A link to itself (or in a circle) cannot even be looked at: ELOOP.
+                _warn_unlistable(entry.path, error)
     return files
+
+
+def _warn_unlistable(path, error: OSError) -> None:
+    """Warn that one entry of a dataset folder is left out, and why, in words."""
+    if error.errno == errno.ELOOP:
+        why = f"a symbolic link loop: {error.strerror}"
+    else:
+        why = f"{type(error).__name__}: {error.strerror or error}"
+    warnings.warn(f"Skipped {path} while listing the dataset ({why}); the rest of the folder is used. "
+                  "Remove or fix the link to silence this warning.", stacklevel=4)
 
 
 def _list_archive(archive: Path) -> list[ImageFile]:
@@ -209,18 +252,100 @@ class CropTooLarge(ValueError):
     """The crop leaves (almost) nothing of the image: a setting to fix, not a bad file."""
 
 
-def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
-    """The square box left after removing ``crop`` px from every side.
+class BadCropError(ValueError, argparse.ArgumentTypeError):
+    """A crop that is neither a fraction in [0, 0.5) nor a whole number of pixels >= 0.
 
-    A non-square image is cut to its central square first, so faces keep
-    their proportions.
+    It is a ``ValueError``; being an ``argparse.ArgumentTypeError`` as well lets
+    ``type=parse_crop`` show this message on the command line.
     """
+
+
+_CROP_RULE = ("a fraction of the shorter image side from 0 up to (not including) 0.5, "
+              "given as a float (e.g. 0.2, the default), or a whole number of pixels >= 0, "
+              "given as an int (e.g. 50)")
+
+
+def check_crop(crop) -> int | float:
+    """Check a crop setting and return it as ``float`` (a fraction) or ``int`` (pixels).
+
+    The type says which it is:
+
+    * a **float** in ``[0, 0.5)`` is a fraction of the image's shorter side,
+      cut from every side: ``round(crop * min(width, height))`` pixels. The
+      default 0.2 cuts 50 px of a 250x250 LFW image, 18 px of a 92x112 one.
+    * an **int** ``>= 0`` is that many pixels from every side, whatever the size.
+
+    Numpy numbers are accepted and returned as Python ones. ``True``/``False``
+    are not crops. Raises ``ValueError`` (:class:`BadCropError`) otherwise.
+    """
+    if isinstance(crop, (bool, np.bool_)) or not isinstance(crop, (int, float, np.integer, np.floating)):
+        raise BadCropError(f"crop must be {_CROP_RULE}. Received: crop={crop!r} of type {type(crop).__name__}")
+    if isinstance(crop, (float, np.floating)):
+        crop = float(crop)
+        if not 0 <= crop < 0.5:
+            hint = f" For {int(crop)} pixels give the int {int(crop)}." if crop >= 1 and crop.is_integer() else ""
+            raise BadCropError(f"crop must be {_CROP_RULE}.{hint} Received: crop={crop}")
+        return crop
+    crop = int(crop)
     if crop < 0:
-        raise ValueError(f"crop must be >= 0 pixels. Received: crop={crop}")
-    side = min(width, height) - 2 * crop
+        raise BadCropError(f"crop must be {_CROP_RULE}. Received: crop={crop}")
+    return crop
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_crop(text: str) -> int | float:
+    """Read a crop from the command line: ``--crop 0.2`` is a fraction, ``--crop 50`` is pixels.
+
+    A whole number (``"50"``, ``"0"``) is pixels and comes back as ``int``; a
+    number with a ``.`` or another number below 1 (``"0.2"``, ``".25"``,
+    ``"1e-1"``) is a fraction of the shorter side and comes back as ``float``
+    (see :func:`check_crop`). Anything else raises ``ValueError``
+    (:class:`BadCropError`, also an ``argparse.ArgumentTypeError``, so it can be
+    used directly as ``type=parse_crop``) with a message that names ``--crop``.
+    """
+    text = str(text).strip()
+    rule = ("--crop must be a fraction of the shorter image side below 0.5, written with a '.' (e.g. 0.2, "
+            "the default), or a whole number of pixels >= 0 (e.g. 50)")
+    if _INTEGER.fullmatch(text):
+        value: int | float = int(text)
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise BadCropError(f"{rule}. Received: --crop {text!r}") from None
+        if "." not in text and not value < 1:
+            raise BadCropError(f"{rule}. Received: --crop {text}")
+    try:
+        return check_crop(value)
+    except BadCropError:
+        hint = f" For {int(value)} pixels write --crop {int(value)}." if (
+            isinstance(value, float) and value >= 1 and value.is_integer()) else ""
+        raise BadCropError(f"{rule}.{hint} Received: --crop {text}") from None
+
+
+def crop_pixels(width: int, height: int, crop: int | float) -> int:
+    """The pixels cut from every side of a ``width`` x ``height`` image (see :func:`check_crop`)."""
+    crop = check_crop(crop)
+    if isinstance(crop, float):
+        return round(crop * min(width, height))
+    return crop
+
+
+def crop_box(width: int, height: int, crop: int | float) -> tuple[int, int, int, int]:
+    """The square box left after removing the crop from every side.
+
+    ``crop`` is a fraction of the shorter side (float) or pixels (int), see
+    :func:`check_crop`. A non-square image is cut to its central square
+    first, so faces keep their proportions.
+    """
+    pixels = crop_pixels(width, height, crop)
+    side = min(width, height) - 2 * pixels
     if side < 8:
+        what = f"crop={crop} ({pixels} px)" if isinstance(crop, float) else f"crop={crop} px"
         raise CropTooLarge(
-            f"crop={crop} px from every side leaves {side} px of a {width}x{height} image; "
+            f"{what} from every side leaves {side} px of a {width}x{height} image; "
             "use a smaller crop (0 keeps the whole image)."
         )
     left = (width - side) // 2
@@ -228,7 +353,22 @@ def crop_box(width: int, height: int, crop: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def preprocess_image(image: Image.Image, image_size: int = 64, crop: int = DEFAULT_CROP) -> np.ndarray:
+def _to_8_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit grayscale image (mode "I;16..." or "I") as 8-bit "L"; other images unchanged.
+
+    Pillow's own conversion clips such values at 255, which turns nearly every
+    pixel white. Here each value keeps its high byte (``value >> 8``), the
+    same reduction Pillow applies when it opens a 16-bit colour PNG as "RGB",
+    so 16-bit gray and colour files of the same picture agree. ("I" is what
+    Pillow makes of 16-bit PGM files, already scaled to 0..65535.)
+    """
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        values = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+        return Image.fromarray((values >> 8).astype(np.uint8))
+    return image
+
+
+def preprocess_image(image: Image.Image, image_size: int = 64, crop: int | float = DEFAULT_CROP) -> np.ndarray:
     """Crop and resize one opened PIL image to uint8 RGB ``(S, S, 3)``.
 
     For JPEG files the decoder is asked for a reduced-size version first
@@ -244,6 +384,7 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int = DEFAU
         need = math.ceil(image_size * full_w / side), math.ceil(image_size * full_h / side)
         image.draft("RGB", need)
     scale = image.size[0] / full_w
+    image = _to_8_bit(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
     scaled_box = tuple(v * scale for v in box)
@@ -251,7 +392,7 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int = DEFAU
     return np.asarray(out, dtype=np.uint8)
 
 
-def _load_one(read, relpath: str, image_size: int, crop: int):
+def _load_one(read, relpath: str, image_size: int, crop: int | float):
     """Return (array, None) or (None, the exception) for one file."""
     try:
         with Image.open(read(relpath)) as image:
@@ -270,11 +411,11 @@ def open_image(source: str | os.PathLike, relpath: str) -> Image.Image:
 
 
 def read_image(source: str | os.PathLike, relpath: str, image_size: int | None = None,
-               crop: int = DEFAULT_CROP) -> np.ndarray:
-    """One image as uint8 RGB: as stored (``image_size=None``) or preprocessed like the cache."""
+               crop: int | float = DEFAULT_CROP) -> np.ndarray:
+    """One image as uint8 RGB: as stored (``image_size=None``, 16-bit reduced to 8) or preprocessed like the cache."""
     with open_image(source, relpath) as image:
         if image_size is None:
-            return np.asarray(image.convert("RGB"))
+            return np.asarray(_to_8_bit(image).convert("RGB"))
         return preprocess_image(image, image_size, crop)
 
 
@@ -289,15 +430,37 @@ def default_cache_dir() -> Path:
     return PROJECT_ROOT / "data" / "cache"
 
 
-def _check_image_size(image_size: int) -> None:
-    if not isinstance(image_size, (int, np.integer)) or image_size % 2 or not 16 <= image_size <= 128:
-        raise ValueError(f"image_size must be an even integer from 16 to 128. Received: image_size={image_size}")
+def check_image_size(image_size: int) -> None:
+    """The one check of which image sides are valid: even integers from 16 to 128.
+
+    :func:`load_dataset` runs it before it looks at any file; training and
+    preparing show its message: ``image_size must be an even integer from 16
+    to 128. Received: image_size=1024``.
+    """
+    if (isinstance(image_size, (bool, np.bool_)) or not isinstance(image_size, (int, np.integer))
+            or image_size % 2 or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE):
+        raise ValueError(f"image_size must be an even integer from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}. "
+                         f"Received: image_size={image_size!r}")
 
 
-def cache_key(source: Path, files: list[ImageFile], image_size: int, crop: int) -> str:
-    """A hash of the file list (names, sizes, times) and the settings."""
+#: The former private name, kept for code that still uses it.
+_check_image_size = check_image_size
+
+
+def _crop_label(crop: int | float) -> str:
+    """How a crop appears in a cache file name: ``0.2`` (a fraction) or ``50px`` (pixels)."""
+    return repr(crop) if isinstance(crop, float) else f"{crop}px"
+
+
+def cache_key(source: Path, files: list[ImageFile], image_size: int, crop: int | float) -> str:
+    """A hash of the file list (names, sizes, times) and the settings.
+
+    A fraction and a number of pixels never share a key (``0.2`` is not ``0``).
+    """
+    crop = check_crop(crop)
     digest = hashlib.sha1()
-    digest.update(json.dumps([CACHE_FORMAT, str(source.resolve()), image_size, crop]).encode())
+    crop_kind = "fraction" if isinstance(crop, float) else "pixels"
+    digest.update(json.dumps([CACHE_FORMAT, str(source.resolve()), image_size, crop_kind, crop]).encode())
     for f in files:
         digest.update(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
@@ -306,7 +469,7 @@ def cache_key(source: Path, files: list[ImageFile], image_size: int, crop: int) 
 def load_dataset(
     data_dir: str | os.PathLike | None = None,
     image_size: int = 64,
-    crop: int = DEFAULT_CROP,
+    crop: int | float = DEFAULT_CROP,
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
     limit: int | None = None,
@@ -319,34 +482,50 @@ def load_dataset(
         data_dir: folder of per-person image folders, or a ``.tgz`` archive.
             ``None`` searches as :func:`find_data_dir` does.
         image_size: side of the square output, an even number from 16 to 128.
-        crop: pixels removed from every side before resizing (the blog's 50).
+        crop: removed from every side before resizing: a float is a fraction
+            of the shorter side in [0, 0.5) (default 0.2, the blog's 50 px of
+            LFW's 250), an int is pixels (e.g. 50); see :func:`check_crop`.
         cache_dir: where the preprocessed array is kept (see :func:`default_cache_dir`).
         use_cache: ``False`` always decodes the images and writes no cache.
         limit: use only the first ``limit`` files (sorted by path); for quick looks.
         workers: decoding threads (default: one per core).
         progress: show a progress bar while decoding.
+
+    Unreadable files are skipped with one warning; the full list with the
+    reasons is in ``Faces.skipped`` and, with the cache, in the file
+    ``<cache name>.skipped.txt`` next to it, which the warning names.
     """
-    _check_image_size(image_size)
+    # The settings are checked before any file is looked at, decoded or allocated for.
+    check_image_size(image_size)
+    crop = check_crop(crop)
     source = find_data_dir(data_dir)
     files = list_images(source)
     if limit is not None:
         files = files[:limit]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(source, files, image_size, crop)
-    stem = cache_dir / f"faces_{image_size}px_crop{crop}_{key}"
+    stem = cache_dir / f"faces_{image_size}px_crop{_crop_label(crop)}_{key}"
     if use_cache:
         cached = _read_cache(stem, image_size)
         if cached is not None:
             images, meta = cached
-            return Faces(images, np.array(meta["people"]), meta["files"],
-                         [tuple(s) for s in meta["skipped"]], source, from_cache=True)
+            return Faces(images, np.array(meta["people"]), meta["files"], meta["skipped"], source, from_cache=True)
 
     images, kept, skipped = _decode_all(source, files, image_size, crop, workers, progress)
     if skipped:
+        listed = None
+        if use_cache:
+            listed = _write_skipped_list(_cache_file(stem, ".skipped.txt"), skipped, source, len(files))
         shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:3])
+        if listed is not None:
+            where = f"The full list with the reasons is in {listed}."
+        else:
+            where = ("The full list with the reasons is in the `skipped` attribute of what load_dataset returns "
+                     "(Faces.skipped)" + ("; no list file is written with use_cache=False." if not use_cache
+                                          else f"; it could not be written in {cache_dir}."))
         warnings.warn(
             f"Skipped {len(skipped)} unreadable image(s) of {len(files)} in {source}: {shown}"
-            + (" ..." if len(skipped) > 3 else ""),
+            + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "") + f". {where}",
             stacklevel=2,
         )
     if not kept:
@@ -408,7 +587,7 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
     return (images if ok.all() else images[ok]), kept, skipped
 
 
-def _decode_chunk(root: str, relpaths: list[str], image_size: int, crop: int):
+def _decode_chunk(root: str, relpaths: list[str], image_size: int, crop: int | float):
     """Decode files below ``root`` (in a worker): one array, and an exception (or None) per file."""
     base = Path(root)
     block = np.zeros((len(relpaths), image_size, image_size, 3), np.uint8)
@@ -444,35 +623,82 @@ def _progress_bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="img", disable=not enabled, mininterval=0.5)
 
 
+def _cache_file(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix``: the stem may hold a dot (``crop0.2``), so no ``with_suffix``."""
+    return stem.with_name(stem.name + suffix)
+
+
 def _read_cache(stem: Path, image_size: int):
-    npy, meta_path = stem.with_suffix(".npy"), stem.with_suffix(".json")
+    npy, meta_path = _cache_file(stem, ".npy"), _cache_file(stem, ".json")
     if not (npy.exists() and meta_path.exists()):
         return None
     try:
         meta = json.loads(meta_path.read_text())
+        if not isinstance(meta, dict):
+            raise ValueError(f"{meta_path.name} holds {type(meta).__name__}, not a JSON object")
+        # A file cut short (a full disk, a killed process), even to 0 bytes, is damaged, not fatal.
         images = np.load(npy, allow_pickle=False)
         expected = (len(meta["files"]), image_size, image_size, 3)
         if images.dtype != np.uint8 or images.shape != expected or len(meta["people"]) != expected[0]:
             raise ValueError(f"cached array is {images.dtype} {images.shape}, expected uint8 {expected}")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        warnings.warn(f"Cache {npy} is unreadable or stale ({error}); rebuilding it.", stacklevel=3)
+        meta["skipped"] = [(str(path), str(reason)) for path, reason in meta["skipped"]]
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as error:
+        warnings.warn(f"Cache {npy} is unreadable or stale ({type(error).__name__}: {error}); rebuilding it.",
+                      stacklevel=3)
         return None
     return images, meta
 
 
+def _write_atomically(path: Path, write) -> None:
+    """Write ``path`` through a temporary file in its folder, renamed over it once complete.
+
+    Readers see the old file or the new one, never half of one; a write that
+    fails midway removes its temporary file before the error goes on.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        # After os.replace the temporary name is gone; if it is still there, it is half-written.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 def _write_cache(stem: Path, images: np.ndarray, meta: dict) -> None:
-    """Write the array and its description atomically (temporary file, then rename)."""
+    """Write the array, then its description, each atomically; on failure leave neither.
+
+    The description is written last, so a reader that finds it (both files
+    are needed to use the cache) also finds the complete array.
+    """
+    written = []
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
-        for path, write in ((stem.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode())),
-                            (stem.with_suffix(".npy"), lambda f: np.save(f, images, allow_pickle=False))):
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as f:
-                write(f)
-            os.replace(tmp, path)
+        for path, write in ((_cache_file(stem, ".npy"), lambda f: np.save(f, images, allow_pickle=False)),
+                            (_cache_file(stem, ".json"), lambda f: f.write(json.dumps(meta).encode()))):
+            _write_atomically(path, write)
+            written.append(path)
     except OSError as error:
+        # Half a cache is no cache: remove the part this call wrote.
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
         warnings.warn(f"Could not write the cache in {stem.parent} ({error}); "
                       "set GAN_CACHE_DIR to a writable folder to keep it.", stacklevel=3)
+
+
+def _write_skipped_list(path: Path, skipped: list[tuple[str, str]], source: Path, total: int) -> Path | None:
+    """Write every skipped file and its reason, one a line, atomically; the path, or None if it failed."""
+    lines = [f"# {len(skipped)} of {total} image files in {source} could not be read and were skipped.",
+             "# One a line: the path in the dataset, a tab, the reason."]
+    lines += [f"{rel}\t{' '.join(reason.split())}" for rel, reason in skipped]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, lambda f: f.write(("\n".join(lines) + "\n").encode()))
+    except OSError:
+        return None
+    return path
 
 
 # ----------------------------------------------------------------------------
@@ -506,7 +732,8 @@ def split_by_person(people, validation_fraction: float = DEFAULT_VALIDATION_FRAC
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def train_and_holdout(data_dir=None, image_size: int = 64, crop: int = DEFAULT_CROP, num_holdout: int | None = None,
+def train_and_holdout(data_dir=None, image_size: int = 64, crop: int | float = DEFAULT_CROP,
+                      num_holdout: int | None = None,
                       **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """The faces split by person as every evaluation here uses it: ``(train, holdout)`` uint8 arrays.
 
@@ -516,8 +743,27 @@ def train_and_holdout(data_dir=None, image_size: int = 64, crop: int = DEFAULT_C
     arguments go to :func:`load_dataset`.
     """
     faces = load_dataset(data_dir, image_size, crop=crop, **kwargs)
-    train_idx, holdout_idx = split_by_person(faces.people, validation_fraction=0.2, seed=0)
+    train_idx, holdout_idx = split_by_person(faces.people, validation_fraction=EVALUATION_HOLDOUT, seed=0)
+    if len(train_idx) == 0 or len(holdout_idx) == 0:
+        raise NotEnoughImagesError(
+            f"{faces.source} has {len(faces)} images of {faces.num_people} people, too few to hold "
+            f"{EVALUATION_HOLDOUT:.0%} of them out by person for evaluation; it needs images of several people.")
     return faces.images[train_idx], faces.images[holdout_idx][:num_holdout]
+
+
+#: The fraction of images (whole people) that evaluation holds out, and that training leaves out.
+EVALUATION_HOLDOUT = 0.2
+
+
+def training_part(faces: Faces, holdout: float = EVALUATION_HOLDOUT) -> np.ndarray:
+    """The images a run trains on: all but the people :func:`train_and_holdout` holds out (same split).
+
+    ``holdout=0`` returns every image.
+    """
+    if not holdout:
+        return faces.images
+    train_idx, _ = split_by_person(faces.people, validation_fraction=holdout, seed=0)
+    return faces.images[train_idx]
 
 
 def to_float(images) -> np.ndarray:

@@ -36,14 +36,18 @@ def draw_face(rng: np.random.Generator, size: int = 250) -> Image.Image:
     return image
 
 
-def make_face_folder(root: str | os.PathLike, people: int = 6, per_person: int = 5, size: int = 250,
-                     formats=("jpg",), grayscale_every: int = 0, seed: int = 0) -> Path:
+def make_face_folder(root: str | os.PathLike, people: int = 6, per_person: int = 5,
+                     size: int | tuple[int, int] = 250, formats=("jpg",), grayscale_every: int = 0,
+                     seed: int = 0) -> Path:
     """Write a folder of per-person synthetic face images and return its path.
 
     Args:
+        size: side of the square images, or ``(width, height)``: the face is
+            drawn in the central square and the rest is background.
         formats: file endings used in turn ("jpg", "png", "pgm").
         grayscale_every: if > 0, every n-th image is stored in grayscale.
     """
+    width, height = (size, size) if isinstance(size, int) else size
     root = Path(root)
     rng = np.random.default_rng(seed)
     count = 0
@@ -53,7 +57,12 @@ def make_face_folder(root: str | os.PathLike, people: int = 6, per_person: int =
         folder.mkdir(parents=True, exist_ok=True)
         for index in range(per_person):
             ext = formats[count % len(formats)]
-            image = draw_face(rng, size)
+            image = draw_face(rng, min(width, height))
+            if (width, height) != image.size:
+                # The background colour is that of the corner, which the face never reaches.
+                canvas = Image.new("RGB", (width, height), image.getpixel((0, 0)))
+                canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+                image = canvas
             if ext == "pgm" or (grayscale_every and count % grayscale_every == grayscale_every - 1):
                 image = image.convert("L")
             image.save(folder / f"{name}_{index + 1:04d}.{ext}")

@@ -1,14 +1,21 @@
 """The data pipeline: finding, decoding, caching, splitting and batching faces."""
 
+import argparse
+import json
 import os
+import re
+import struct
 import tarfile
 import warnings
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gan_helpers import data
+from gan_helpers.synthetic import make_face_folder
 
 
 def snapshot(folder):
@@ -44,6 +51,12 @@ def test_crop_box_and_bad_crop():
     assert data.crop_box(300, 200, 0) == (50, 0, 250, 200)  # central square of a wide image
     with pytest.raises(ValueError, match="crop"):
         data.crop_box(250, 250, 122)
+    # A fraction is of the shorter side: 0.2 of 250 is the blog's 50 px, 0.2 of 92 is round(18.4) = 18 px.
+    assert data.crop_box(250, 250, 0.2) == (50, 50, 200, 200)
+    assert data.crop_box(92, 112, 0.2) == (18, 28, 74, 84)
+    assert data.crop_box(92, 112, 0.0) == (0, 10, 92, 102)
+    with pytest.raises(data.CropTooLarge, match=r"crop=0\.49 \(122 px\) from every side leaves 6 px"):
+        data.crop_box(250, 250, 0.49)
 
 
 def test_a_crop_that_leaves_nothing_is_one_clear_error_not_thirty_skipped_files(face_folder, cache_dir):
@@ -196,3 +209,216 @@ def test_lfw_has_13233_images_of_5749_people(lfw_dir, tmp_path):
     assert faces.images.shape == (200, 32, 32, 3)
     # A face crop: mean brightness is in a plausible range, not black or white.
     assert 60 < faces.images.mean() < 190
+    # The default crop, 0.2 of the side, is the blog's 50 px of LFW's 250x250 images, byte for byte.
+    pixels = data.load_dataset(lfw_dir, 32, crop=50, cache_dir=tmp_path, limit=200, progress=False)
+    assert not pixels.from_cache and np.array_equal(faces.images, pixels.images)
+
+
+# ----------------------------------------------------------------------------
+# Issue 17: 16-bit images, damaged caches, crops as fractions, symlink loops,
+# the list of skipped files, settings checked first, cache writes that fail.
+
+
+def write_png16(path, values):
+    """A 16-bit PNG written by hand (Pillow cannot write 16-bit colour): gray (H, W) or RGB (H, W, 3)."""
+    values = np.asarray(values, np.uint16)
+    height, width = values.shape[:2]
+    colour_type = 0 if values.ndim == 2 else 2
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in values)
+
+    def chunk(tag, body):
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_gray_and_colour_images_keep_their_high_byte(tmp_path):
+    rng = np.random.default_rng(0)
+    gray, gray_pgm = (rng.integers(0, 65536, (32, 32)).astype(np.uint16) for _ in range(2))
+    colour = rng.integers(0, 65536, (32, 32, 3)).astype(np.uint16)
+    root = tmp_path / "faces16"
+    for person in ("Gray", "Colour", "Netpbm"):
+        (root / person).mkdir(parents=True)
+    Image.fromarray(gray).save(root / "Gray" / "Gray_0001.png")  # Pillow writes 16-bit gray itself
+    with Image.open(root / "Gray" / "Gray_0001.png") as image:
+        assert image.mode.startswith("I")  # really 16 bits on disk, not reduced on the way
+    write_png16(root / "Colour" / "Colour_0001.png", colour)
+    (root / "Netpbm" / "Netpbm_0001.pgm").write_bytes(b"P5\n32 32\n65535\n" + gray_pgm.astype(">u2").tobytes())
+    expected = {"Gray/Gray_0001.png": np.repeat((gray >> 8)[..., None], 3, axis=2),
+                "Colour/Colour_0001.png": colour >> 8,
+                "Netpbm/Netpbm_0001.pgm": np.repeat((gray_pgm >> 8)[..., None], 3, axis=2)}
+    # crop=0 at the stored size: the pipeline's output is exactly the stored pixels, as 8 bits.
+    faces = data.load_dataset(root, 32, crop=0, use_cache=False, progress=False)
+    assert not faces.skipped and len(faces) == 3
+    for i, rel in enumerate(faces.files):
+        assert 10 < faces.images[i].mean() < 245  # not a solid white (or black) image
+        np.testing.assert_array_equal(faces.images[i], expected[rel].astype(np.uint8), err_msg=rel)
+        np.testing.assert_array_equal(data.read_image(root, rel), expected[rel].astype(np.uint8), err_msg=rel)
+
+
+def damage_npy_empty(npy, meta):
+    npy.write_bytes(b"")
+
+
+def damage_npy_truncated(npy, meta):
+    npy.write_bytes(npy.read_bytes()[:-100])
+
+
+def damage_json_empty(npy, meta):
+    meta.write_bytes(b"")
+
+
+def damage_json_garbled(npy, meta):
+    meta.write_bytes(b"\xff\xfe{not json")
+
+
+def damage_json_bad_skipped_list(npy, meta):
+    description = json.loads(meta.read_text())
+    description["skipped"] = 5
+    meta.write_text(json.dumps(description))
+
+
+@pytest.mark.parametrize("damage", [damage_npy_empty, damage_npy_truncated, damage_json_empty,
+                                    damage_json_garbled, damage_json_bad_skipped_list])
+def test_a_damaged_cache_is_rebuilt_with_a_warning(face_folder, cache_dir, damage):
+    first = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    [npy], [meta] = cache_dir.glob("*.npy"), cache_dir.glob("*.json")
+    damage(npy, meta)
+    with pytest.warns(UserWarning, match="unreadable or stale.*rebuilding it"):
+        rebuilt = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    assert not rebuilt.from_cache and np.array_equal(rebuilt.images, first.images)
+    # The rebuilt cache is whole again and used from then on.
+    again = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    assert again.from_cache and np.array_equal(again.images, first.images) and again.skipped == []
+
+
+def test_the_default_crop_is_the_fraction_0_2_which_on_lfw_sizes_is_the_blogs_50_px(face_folder, cache_dir):
+    assert data.DEFAULT_CROP == 0.2 and isinstance(data.DEFAULT_CROP, float)
+    default = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    fraction = data.load_dataset(face_folder, 32, crop=0.2, cache_dir=cache_dir, progress=False)
+    pixels = data.load_dataset(face_folder, 32, crop=50, cache_dir=cache_dir, progress=False)
+    assert fraction.from_cache  # the same setting as the default
+    assert not pixels.from_cache  # a fraction and pixels never share a cache
+    assert np.array_equal(default.images, pixels.images)  # byte-identical on 250x250 images
+    assert sorted(p.name.split("_")[2] for p in cache_dir.glob("*.npy")) == ["crop0.2", "crop50px"]
+
+
+def test_faces_of_any_size_load_with_default_settings(tmp_path, monkeypatch):
+    """92x112 grayscale PGM faces (the size of the AT&T / ORL set) were refused: crop 50 px of 92."""
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_face_folder(tmp_path / "orl", people=4, per_person=3, size=(92, 112), formats=("pgm",))
+    with Image.open(next(folder.rglob("*.pgm"))) as image:
+        assert image.size == (92, 112) and image.mode == "L"
+    images = data.load_faces(folder, image_size=32)
+    assert images.shape == (12, 32, 32, 3)
+    assert np.array_equal(images[..., 0], images[..., 2])  # gray stays gray
+    # The default crop is 0.2 of the shorter side: 18 px of 92, the same as giving 18 px.
+    assert np.array_equal(images, data.load_faces(folder, 32, crop=18, use_cache=False, progress=False))
+
+
+def test_check_crop_tells_fractions_from_pixels_and_refuses_the_rest():
+    for crop, expected in ((0, 0), (50, 50), (0.2, 0.2), (0.0, 0.0), (np.int64(3), 3), (np.float64(0.25), 0.25)):
+        checked = data.check_crop(crop)
+        assert checked == expected and type(checked) is type(expected), crop
+    for bad, message in ((-5, r"crop must be .*Received: crop=-5$"),
+                         (0.5, r"Received: crop=0\.5$"),
+                         (-0.1, r"Received: crop=-0\.1$"),
+                         (50.0, r"For 50 pixels give the int 50\. Received: crop=50\.0$"),
+                         (float("nan"), r"Received: crop=nan$"),
+                         (True, r"Received: crop=True of type bool"),
+                         ("0.2", r"Received: crop='0\.2' of type str"),
+                         (None, r"Received: crop=None")):
+        with pytest.raises(ValueError, match=message):
+            data.check_crop(bad)
+
+
+def test_parse_crop_reads_the_command_line():
+    assert [(v, type(v)) for v in map(data.parse_crop, ("0.2", ".25", "0.0", "1e-1", "50", " 18 ", "0"))] == [
+        (0.2, float), (0.25, float), (0.0, float), (0.1, float), (50, int), (18, int), (0, int)]
+    for bad in ("-5", "0.5", "50.0", "2e1", "abc", "", "nan", "0x10"):
+        with pytest.raises(ValueError, match=r"^--crop must be .*Received: --crop"):
+            data.parse_crop(bad)
+    # Used as an argparse type, the message reaches the user instead of "invalid parse_crop value".
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--crop", type=data.parse_crop, default=data.DEFAULT_CROP)
+    assert parser.parse_args(["--crop", "50"]).crop == 50 and parser.parse_args([]).crop == 0.2
+    parser.exit_on_error = False
+    with pytest.raises(argparse.ArgumentError, match=r"For 50 pixels write --crop 50"):
+        parser.parse_args(["--crop", "50.0"])
+
+
+def test_settings_are_checked_before_any_file_is_looked_at(face_folder, cache_dir, monkeypatch):
+    assert data._check_image_size is data.check_image_size  # the old name still works
+    with pytest.raises(ValueError, match=r"^image_size must be an even integer from 16 to 128\. "
+                                         r"Received: image_size=1024$"):
+        data.check_image_size(1024)
+
+    def must_not_run(*args, **kwargs):
+        pytest.fail("a file was listed or decoded before the settings were checked")
+
+    monkeypatch.setattr(data, "list_images", must_not_run)
+    monkeypatch.setattr(data, "_decode_all", must_not_run)
+    # A wrong size is reported even for a folder that does not exist: it is the first thing checked.
+    with pytest.raises(ValueError, match=r"image_size must be .*Received: image_size=1024"):
+        data.load_dataset(face_folder.parent / "nowhere", image_size=1024, cache_dir=cache_dir)
+    # A wrong crop is one clear error, not thirty skipped files and "none could be read".
+    for bad, message in ((-5, r"crop must be .*Received: crop=-5$"), (0.5, r"Received: crop=0\.5$"),
+                         (True, "Received: crop=True")):
+        with pytest.raises(ValueError, match=message):
+            data.load_dataset(face_folder, 32, crop=bad, cache_dir=cache_dir)
+    assert not cache_dir.exists()
+
+
+@pytest.mark.parametrize("make_loop", ["file_to_itself", "folder_to_itself", "folder_to_its_parent"])
+def test_a_symlink_loop_is_skipped_with_a_warning_and_the_rest_loads(face_folder, cache_dir, make_loop):
+    person = face_folder / "Person_002"
+    link = {"file_to_itself": person / "Loop_0001.jpg", "folder_to_itself": person / "Loop",
+            "folder_to_its_parent": person / "Up"}[make_loop]
+    os.symlink(".." if make_loop == "folder_to_its_parent" else link.name, link)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        faces = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    assert len(faces) == 30 and not faces.skipped  # every image once, none through the loop
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and str(link) in messages[0] and "symbolic link loop" in messages[0]
+
+
+def test_every_skipped_file_is_listed_next_to_the_cache(face_folder, cache_dir):
+    broken = []
+    for i in range(7):
+        path = face_folder / f"Person_{i % 6:03d}" / f"Broken_{i:04d}.png"
+        path.write_bytes(b"not an image %d" % i)
+        broken.append(path.relative_to(face_folder).as_posix())
+    with pytest.warns(UserWarning, match=r"Skipped 7 unreadable") as caught:
+        faces = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    assert len(faces) == 30 and sorted(path for path, _ in faces.skipped) == sorted(broken)
+    [message] = [str(w.message) for w in caught if "Skipped" in str(w.message)]
+    listed = re.search(r"The full list with the reasons is in (\S+\.skipped\.txt)\.", message)
+    assert listed, message
+    listing = Path(listed.group(1))
+    assert listing.parent == cache_dir and listing.name.endswith(".skipped.txt")
+    lines = [line.split("\t") for line in listing.read_text().splitlines() if not line.startswith("#")]
+    assert sorted(path for path, _ in lines) == sorted(broken)
+    assert all(reason.startswith("UnidentifiedImageError") for _, reason in lines)
+    # Without the cache nothing is written; the warning says where the list is instead.
+    elsewhere = cache_dir.parent / "no-cache"
+    with pytest.warns(UserWarning, match=r"Skipped 7 .*Faces\.skipped"):
+        data.load_dataset(face_folder, 32, cache_dir=elsewhere, use_cache=False, progress=False)
+    assert not elsewhere.exists()
+
+
+def test_a_cache_write_that_fails_midway_leaves_no_temporary_or_partial_files(face_folder, cache_dir, monkeypatch):
+    def full_disk(file, *args, **kwargs):
+        file.write(b"\x93NUMPY half an array")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full_disk)
+    with pytest.warns(UserWarning, match="Could not write the cache.*No space left"):
+        faces = data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False)
+    assert len(faces) == 30
+    assert [p.name for p in cache_dir.iterdir()] == []  # no .tmp, no array, no description
+    monkeypatch.undo()
+    assert not data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False).from_cache
+    assert data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False).from_cache
