@@ -7,9 +7,90 @@ Every command reports bad arguments and missing files in one clear line
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import warnings
+
+# What `--data` searches when it is not given (gan_helpers.data.find_data_dir), for the help texts.
+DATA_HELP = ("dataset folder or .tgz (default: the first found of $LFW_DIR, data/lfw-deepfunneled, data/lfw, "
+             "data/lfw_funneled, their .tgz archives, and ../shared/datasets/lfw-deepfunneled)")
+CROP_HELP = ("cut from every side before resizing: a fraction of the image's side (0.2, the default: the blog's "
+             "50 px of LFW's 250) or whole pixels (50)")
+SIZE_HELP = "image side in pixels, an even number from 16 to 128 (default 64)"
+
+
+# ----------------------------------------------------------------------------
+# Argument types: each names its flag (argparse adds it) and says what is expected.
+
+
+def _whole(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}. "
+                                             f"Received: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}. Received: {value}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def _positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, e.g. 15. Received: {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}. Received: {text!r}")
+    return value
+
+
+def _image_size(text: str) -> int:
+    from gan_helpers import data
+
+    try:
+        value = int(text)
+        data.check_image_size(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an even number from 16 to 128. Received: {text!r}") from None
+    return value
+
+
+def _crop(text: str):
+    from gan_helpers import data
+
+    try:
+        return data.parse_crop(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument gives the workbook's one line: ``error: ...`` and exit status 2."""
+
+    def error(self, message):
+        print(f"error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _check_model_path(path) -> None:
+    """The cheap checks of a generator path, before TensorFlow is imported."""
+    from gan_helpers import sampling
+
+    sampling.check_generator_path(path)
 
 
 def _cmd_download(args) -> int:
@@ -27,13 +108,19 @@ def _cmd_download(args) -> int:
     return 0
 
 
+def _crop_or_default(args):
+    from gan_helpers import data
+
+    return data.DEFAULT_CROP if args.crop is None else args.crop
+
+
 def _cmd_prepare(args) -> int:
     from gan_helpers import data
 
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        faces = data.load_dataset(args.data, image_size=args.size, crop=args.crop,
+        faces = data.load_dataset(args.data, image_size=args.size, crop=_crop_or_default(args),
                                   use_cache=not args.no_cache, progress=not args.quiet)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
@@ -44,22 +131,51 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
-def _cmd_train(args) -> int:
+def _train_config(args) -> tuple[dict, str]:
+    """The new run's settings and folder, checked without TensorFlow (a typo must not cost seconds)."""
     import json
 
-    from gan_helpers import runs
+    from gan_helpers import data, files
+
+    if args.epochs is None and args.minutes is None:
+        raise ValueError("Give a budget: --minutes M or --epochs E.")
+    out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
+    try:
+        overrides = json.loads(args.config) if args.config else {}
+    except ValueError as error:
+        raise ValueError(f"--config is not valid JSON ({error}); e.g. --config '{{\"margin\": 0.2}}'.") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"--config must be a JSON object of settings. Received: {args.config}")
+    source = data.find_data_dir(args.data)
+    config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
+              "model": args.model, "crop": _crop_or_default(args), **overrides}
+    files.check_new_run_folder(out)
+    return config, out
+
+
+def _cmd_train(args) -> int:
+    from pathlib import Path
+
+    from gan_helpers import files
 
     if args.resume:
+        if args.out or args.config:
+            raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
+        if not (Path(args.resume) / "config.json").exists():
+            raise FileNotFoundError(f"{args.resume} is not a run folder (no config.json); "
+                                    "check the path, or start a new run with --out.")
+        if args.epochs is None and args.minutes is None:
+            raise ValueError("Give a budget: --minutes M or --epochs E.")
+        files.check_writable(args.resume)
+        from gan_helpers import runs
+
         run = runs.Run.resume(args.resume)
         if args.data:
             run.config["data_dir"] = args.data
     else:
-        if args.epochs is None and args.minutes is None:
-            raise ValueError("Give a budget: --minutes M or --epochs E.")
-        out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
-        overrides = json.loads(args.config) if args.config else {}
-        config = {"data_dir": args.data, "image_size": args.size, "balance": args.balance, "seed": args.seed,
-                  "model": args.model, "crop": args.crop, **overrides}
+        config, out = _train_config(args)
+        from gan_helpers import runs
+
         run = runs.Run(config, out)
     run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
     last = run.history[-1] if run.history else {}
@@ -67,44 +183,44 @@ def _cmd_train(args) -> int:
                                                       "wasserstein", "gen_iterations") if k in last)
     print(f"Trained {run.epoch} epoch(s), {len(run.steps)} steps, {run.seconds / 60:.1f} min; last epoch: {summary}. "
           f"Generator: {run.run_dir / 'generator.keras'}")
-    return 0
+    return 130 if run.interrupted else 0
 
 
 def _cmd_sample(args) -> int:
-    import numpy as np
+    from gan_helpers import sampling
 
-    from gan_helpers import plots, sampling
-
-    if args.num < 1:
-        raise ValueError(f"--num must be at least 1. Received: {args.num}")
-    generator = sampling.load_generator(args.model)
-    images = sampling.generate(generator, args.num, seed=args.seed)
+    _check_model_path(args.model)
     out = args.out[:-4] if args.out.endswith((".png", ".npy")) else args.out
-    np.save(out + ".npy", images, allow_pickle=False)
-    plots.save_grid(images, out + ".png", columns=min(8, args.num), upscale=2)
-    print(f"Wrote {args.num} images {images.shape[1]}x{images.shape[2]} to {out}.npy and a grid to {out}.png")
+    images = sampling.sample_to_files(args.model, args.num, out, seed=args.seed, progress=not args.quiet)
+    print(f"Wrote {args.num} images {images.shape[1]}x{images.shape[2]} to {out}.npy and a grid of the first "
+          f"{min(args.num, sampling.GRID_IMAGES)} to {out}.png")
     return 0
 
 
 def _cmd_evaluate(args) -> int:
     import json
 
-    from gan_helpers import data, metrics, sampling
+    from gan_helpers import data
+
+    _check_model_path(args.model)
+    data.find_data_dir(args.data)  # a wrong path is reported before TensorFlow loads
+    from gan_helpers import metrics, sampling
 
     generator = sampling.load_generator(args.model)
     size = int(generator.output_shape[1])
-    train, holdout = data.train_and_holdout(args.data, size, crop=args.crop, num_holdout=args.num, progress=False)
+    train, holdout = data.train_and_holdout(args.data, size, crop=_crop_or_default(args), num_holdout=args.num,
+                                            progress=not args.quiet)
     generated = sampling.generate(generator, len(holdout), seed=args.seed)
-    result = metrics.evaluate(generated, train, holdout, seed=args.seed)
-    print(json.dumps({"model": str(args.model), **result}))
+    result = metrics.evaluate(generated, train, holdout, seed=args.seed, progress=not args.quiet)
+    print(json.dumps({"model": str(args.model), **result, "units": metrics.UNITS}))
     return 0
 
 
 def _cmd_demo(args) -> int:
     from gan_helpers import sampling
 
-    if args.num < 1:
-        raise ValueError(f"--num must be at least 1. Received: {args.num}")
+    if args.model:
+        _check_model_path(args.model)
     start = time.perf_counter()
     images = sampling.demo(args.model, num=args.num, seed=args.seed, out=args.out)
     print(f"Wrote {len(images)} faces ({images.shape[1]}x{images.shape[2]}, shown 2x) from "
@@ -113,13 +229,13 @@ def _cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("demo", help="faces from the shipped generator, no dataset or training needed")
     p.add_argument("--model", help="a generator .keras file or run folder (default: pretrained/generator.keras)")
-    p.add_argument("--num", type=int, default=64, help="how many faces (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="which faces: the noise seed (default 0)")
+    p.add_argument("--num", type=_whole(1), default=64, help="how many faces (default 64)")
+    p.add_argument("--seed", type=_seed, default=0, help="which faces: the noise seed (default 0)")
     p.add_argument("--out", default="demo.png", help="the grid image to write (default demo.png)")
     p.set_defaults(run=_cmd_demo)
 
@@ -133,50 +249,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_download)
 
     p = commands.add_parser("prepare", help="preprocess the faces once and cache them")
-    p.add_argument("--data", help="dataset folder or .tgz (default: $LFW_DIR, then data/lfw-deepfunneled)")
-    p.add_argument("--size", type=int, default=64, help="image side in pixels, even, 16..128 (default 64)")
-    p.add_argument("--crop", type=int, default=50, help="pixels cut from every side first (default 50)")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--size", type=_image_size, default=64, help=SIZE_HELP)
+    p.add_argument("--crop", type=_crop, default=None, help=CROP_HELP)
     p.add_argument("--no-cache", action="store_true", help="decode again and write no cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_prepare)
 
     p = commands.add_parser("train", help="train a GAN on the faces, with checkpoints and resume")
-    p.add_argument("--data", help="dataset folder or .tgz (default: $LFW_DIR, then data/lfw-deepfunneled)")
-    p.add_argument("--size", type=int, default=64, help="image side (default 64)")
-    p.add_argument("--crop", type=int, default=50, help="pixels cut from every side first (default 50)")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--size", type=_image_size, default=64, help=SIZE_HELP)
+    p.add_argument("--crop", type=_crop, default=None, help=CROP_HELP)
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--minutes", type=float, help="train for this many minutes")
-    budget.add_argument("--epochs", type=int, help="train until this many epochs in total")
+    budget.add_argument("--minutes", type=_positive_minutes,
+                        help="train for this many more minutes (one of --minutes and --epochs is required)")
+    budget.add_argument("--epochs", type=_whole(1), help="train until the run has this many epochs in total")
     p.add_argument("--balance", default="margin", choices=["margin", "success", "always"],
                    help="rule that skips the turn of the network that is too good (default: margin)")
     p.add_argument("--model", default="gan", choices=["gan", "wgan", "wgan-gp"],
                    help="what to train: the balanced GAN, WGAN (clipping) or WGAN-GP (default: gan)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="run folder (default: runs/<date-time>)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the noise and the shuffling (default 0)")
+    p.add_argument("--out", help="run folder, new or empty (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     p.add_argument("--config", help='JSON of further settings, e.g. \'{"generator": {"widths": [64, 32, 16]}}\'')
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_train)
 
     p = commands.add_parser("sample", help="generate faces with a saved generator")
     p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
-    p.add_argument("--num", type=int, default=64)
-    p.add_argument("--out", required=True, help="FILE: writes FILE.npy (uint8) and FILE.png (a grid)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num", type=_whole(1), default=64, help="how many images (default 64); any number, "
+                   "written to the .npy in batches")
+    p.add_argument("--out", required=True, help="FILE: writes FILE.npy (uint8) and FILE.png (a grid of the first 64)")
+    p.add_argument("--seed", type=_seed, default=0, help="which faces: the noise seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_sample)
 
     p = commands.add_parser("evaluate", help="quality metrics of a generator against LFW, as one JSON line")
     p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
-    p.add_argument("--data", help="dataset folder or .tgz (default: $LFW_DIR, then data/lfw-deepfunneled)")
-    p.add_argument("--num", type=int, default=1000, help="images to generate and compare (default 1000)")
-    p.add_argument("--crop", type=int, default=50, help="pixels cut from every side of the real images (default 50)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--num", type=_whole(1), default=1000,
+                   help="images to generate and compare with as many held-out faces (default 1000)")
+    p.add_argument("--crop", type=_crop, default=None, help=CROP_HELP)
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the noise and of the metrics (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_evaluate)
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, quiet_tensorflow: bool | None = None) -> int:
+    """Run one command (``argv``, default ``sys.argv``).
+
+    ``quiet_tensorflow`` filters TensorFlow's noise lines out of standard
+    error (see :func:`gan_helpers._quiet.filter_stderr`); by default it does
+    so when run as a program (no ``argv`` given).
+    """
     args = build_parser().parse_args(argv)
+    if quiet_tensorflow if quiet_tensorflow is not None else argv is None:
+        from gan_helpers._quiet import filter_stderr
+
+        filter_stderr()
     try:
         return args.run(args)
     except KeyboardInterrupt:

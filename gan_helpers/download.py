@@ -47,6 +47,10 @@ class UnsafeArchiveError(DownloadError):
     """The archive holds a member that would land outside the destination."""
 
 
+class ArchiveLayoutError(DownloadError):
+    """The archive did not extract to the folder it was expected to, and its own is not clear."""
+
+
 def file_digest(path: Path, algorithm: str) -> str:
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -120,6 +124,23 @@ def safe_extract(archive: Path, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
+def extracted_folder(archive: Path, dest: Path, expected: Path) -> Path:
+    """The folder the archive extracted to: ``expected`` if it is there, else the archive's own top folder.
+
+    Raises a clear error when neither is a folder, rather than naming a folder that does not exist.
+    """
+    if expected.is_dir():
+        return expected
+    with tarfile.open(archive, "r:*") as tar:
+        tops = sorted({PurePosixPath(m.name).parts[0] for m in tar.getmembers() if PurePosixPath(m.name).parts})
+    folders = [dest / top for top in tops if (dest / top).is_dir()]
+    if len(folders) == 1:
+        return folders[0]
+    raise ArchiveLayoutError(f"{archive.name} did not extract to {expected}; it holds "
+                        f"{', '.join(tops[:5]) or 'nothing'} at its top level. Give the folder that holds the "
+                        f"per-person folders with --folder NAME (or --data {dest}/NAME when preparing).")
+
+
 def download(dest: str | os.PathLike = "data", sources=LFW_SOURCES, extract: bool = True,
              timeout: float = 60, progress: bool = True) -> Path:
     """Fetch the first source that works, verify it, extract it; return the dataset folder."""
@@ -134,8 +155,8 @@ def download(dest: str | os.PathLike = "data", sources=LFW_SOURCES, extract: boo
             if not extract:
                 return archive
             safe_extract(archive, dest)
-            return folder
-        except UnsafeArchiveError:
+            return extracted_folder(archive, dest, folder)
+        except (UnsafeArchiveError, ArchiveLayoutError):
             raise
         except (DownloadError, urllib.error.URLError, OSError, tarfile.TarError) as error:
             errors.append(f"{source.url}: {error}")

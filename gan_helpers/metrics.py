@@ -166,33 +166,58 @@ def nearest_neighbour_distance(images, reference) -> np.ndarray:
     return np.sqrt(np.maximum(squared.min(axis=1), 0) / x.shape[1])
 
 
-def evaluate(generated, real_train, real_holdout, seed: int = 0, with_faces: bool = True) -> dict:
+#: The units of each metric in :func:`evaluate`'s result, stated in the result itself.
+UNITS = {"swd": "x1e3 (ProGAN's sliced Wasserstein distance, multiplied by 1000)",
+         "pixel_spread": "pixels in [0, 1]", "nn_distance": "RMS pixel distance at 32x32, pixels in [0, 1]",
+         "face_rate": "fraction of images", "diversity_ratio": "generated / held-out real",
+         "memorisation_ratio": "generated / held-out real (below 1: closer to training faces)"}
+
+
+def evaluate(generated, real_train, real_holdout, seed: int = 0, with_faces: bool = True,
+             progress: bool = False) -> dict:
     """All metrics of ``generated`` against real faces, with the real-vs-real references.
 
     ``real_train`` and ``real_holdout`` should be disjoint real sets (for
     example a split by person); the SWD floor compares them, and the
     memorisation ratio compares generated-to-train nearest-neighbour
-    distances with holdout-to-train ones.
+    distances with holdout-to-train ones. ``progress`` shows a bar over the
+    metrics. :data:`UNITS` says what the numbers are in.
     """
+    from tqdm.auto import tqdm
+
     n = min(len(generated), len(real_holdout))
+    if n < 2:
+        raise ValueError(f"evaluate needs at least 2 generated and 2 held-out images. Received: "
+                         f"{len(generated)} generated, {len(real_holdout)} held out.")
     generated, holdout = as_uint8(generated)[:n], as_uint8(real_holdout)[:n]
     rng = np.random.default_rng(seed)
     train = as_uint8(real_train)
     train_sample = train[rng.choice(len(train), size=min(n, len(train)), replace=False)] if len(train) >= n else None
+    bar = tqdm(total=5, desc="measuring", unit="metric", disable=not progress)
+    bar.set_postfix_str("SWD")
     result = {"num_images": n, "swd": swd(generated, holdout, seed)["avg"]}
+    bar.update()
     if train_sample is not None:
         result["swd_real_floor"] = swd(train_sample, holdout, seed)["avg"]
+    bar.update()
+    bar.set_postfix_str("face rate")
     if with_faces:
         result["face_rate"] = face_rate(generated)
         result["face_rate_real"] = face_rate(holdout)
+    bar.update()
+    bar.set_postfix_str("diversity")
     result["pixel_spread"] = pixel_spread(generated)
     result["pixel_spread_real"] = pixel_spread(holdout)
     result["diversity_ratio"] = mean_pairwise_distance(generated) / mean_pairwise_distance(holdout)
+    bar.update()
+    bar.set_postfix_str("memorisation")
     nn_generated = nearest_neighbour_distance(generated, train).mean()
     nn_holdout = nearest_neighbour_distance(holdout, train).mean()
     result["nn_distance"] = float(nn_generated)
     result["nn_distance_real"] = float(nn_holdout)
     result["memorisation_ratio"] = float(nn_generated / nn_holdout)
+    bar.update()
+    bar.close()
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
 
 

@@ -24,6 +24,8 @@ import math
 import os
 import time
 import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,7 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import data, metrics, models, plots  # noqa: E402
+from gan_helpers import data, files, metrics, models, plots  # noqa: E402
 
 CHECKPOINT = "checkpoint.npz"
 #: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces'.
@@ -62,6 +64,9 @@ def default_config(**overrides) -> dict:
         "d_batch": "separate",  # GAN only: D scores reals and fakes as two batches, or "mixed" as one
         "critic": "exercise",  # WGAN critics: "exercise" (D without squashing) or "dcgan" (the reference's)
         "num_fixed": 64,
+        # Training faces loaded from data_dir: the people held out for evaluation (data.split_by_person,
+        # seed 0) are left out, so `evaluate` compares with people the run never saw. 0 trains on all.
+        "holdout": data.EVALUATION_HOLDOUT,
     }
     unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
     if unknown:
@@ -69,6 +74,10 @@ def default_config(**overrides) -> dict:
     config.update(overrides)
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: model={config['model']!r}")
+    # Checked here, before any model is built: a wrong size must not cost memory first.
+    data.check_image_size(config["image_size"])
+    if not 0 <= config["holdout"] < 1:
+        raise ValueError(f"holdout must be a fraction in [0, 1). Received: holdout={config['holdout']}")
     return config
 
 
@@ -122,33 +131,93 @@ def _state_variables(gan):
     return [(f"{group}/{i:04d}", v) for group, variables in groups.items() for i, v in enumerate(variables)]
 
 
-def save_checkpoint(gan, run_dir: Path, progress: dict) -> Path:
-    """Write every variable and ``progress`` (epoch, step, ...) atomically."""
+PREVIOUS_CHECKPOINT = "checkpoint.previous.npz"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is damaged or does not belong to this model."""
+
+
+def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None) -> Path:
+    """Write every variable, ``progress`` (epoch, step, ...) and the history atomically.
+
+    The checkpoint is the run's single record: ``history`` (one dict per
+    epoch) and ``steps`` (one dict per step) are stored in it too, so the
+    CSVs can always be rewritten to match it. The checkpoint it replaces is
+    kept as ``checkpoint.previous.npz``, for :func:`load_checkpoint` to fall
+    back to if the new one is ever damaged.
+    """
     arrays = {name: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for name, v in _state_variables(gan)}
-    arrays["__progress__"] = np.frombuffer(json.dumps(progress).encode(), np.uint8)
-    path = run_dir / CHECKPOINT
-    tmp = run_dir / f".{CHECKPOINT}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    records = {"progress": progress, "history": history or [],
+               "step_keys": list(dict.fromkeys(k for row in (steps or []) for k in row))}
+    arrays["__progress__"] = np.frombuffer(json.dumps(records["progress"]).encode(), np.uint8)
+    arrays["__history__"] = np.frombuffer(json.dumps(records["history"]).encode(), np.uint8)
+    arrays["__step_keys__"] = np.frombuffer(json.dumps(records["step_keys"]).encode(), np.uint8)
+    arrays["__steps__"] = np.array([[row.get(k, np.nan) for k in records["step_keys"]] for row in steps or []],
+                                   np.float64).reshape(len(steps or []), len(records["step_keys"]))
+    path = Path(run_dir) / CHECKPOINT
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        if path.exists():
+            os.replace(path, path.with_name(PREVIOUS_CHECKPOINT))
     return path
 
 
+def _read_checkpoint(gan, path: Path) -> dict:
+    """Every array of a checkpoint, checked against ``gan``; a clear :class:`CheckpointError` if damaged."""
+    if not zipfile.is_zipfile(path):  # empty, random bytes, or cut before the zip's directory
+        raise CheckpointError(f"The checkpoint {path} is damaged or incomplete ({path.stat().st_size:,} bytes, "
+                              "not a whole .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            contents = {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as error:
+        # Flipped bytes (Bad CRC-32, BadZipFile) or a damaged member: all the same to the user.
+        raise CheckpointError(f"The checkpoint {path} is damaged and cannot be read "
+                              f"({type(error).__name__}: {' '.join(str(error).split())[:80]})") from None
+    mismatched = [n for n, v in _state_variables(gan)
+                  if n not in contents or tuple(contents[n].shape) != tuple(v.shape)]
+    if mismatched or "__progress__" not in contents:
+        raise CheckpointError(f"The checkpoint {path} does not match this model ({len(mismatched)} variables "
+                              f"differ, first {mismatched[:1]}); was the run's config.json changed?")
+    return contents
+
+
 def load_checkpoint(gan, run_dir: Path) -> dict:
-    """Restore every variable; returns the saved progress."""
-    path = Path(run_dir) / CHECKPOINT
-    if not path.exists():
+    """Restore every variable; returns the saved progress, with ``history`` and ``steps`` if stored.
+
+    A damaged ``checkpoint.npz`` falls back to ``checkpoint.previous.npz``
+    (one epoch earlier) with a warning that says so; if neither can be
+    read, a one-line :class:`CheckpointError` names the file and what to do.
+    """
+    run_dir = Path(run_dir)
+    path, previous = run_dir / CHECKPOINT, run_dir / PREVIOUS_CHECKPOINT
+    if not path.exists() and not previous.exists():
         raise FileNotFoundError(f"No checkpoint in {run_dir} (expected {path}); start a new run with --out instead.")
-    with np.load(path, allow_pickle=False) as saved:
-        names = [name for name, _ in _state_variables(gan)]
-        mismatched = [n for n, v in _state_variables(gan)
-                      if n not in saved.files or tuple(saved[n].shape) != tuple(v.shape)]
-        if mismatched or len(names) != len(saved.files) - 1:
-            raise ValueError(f"Checkpoint {path} does not match this model ({len(mismatched)} variables differ, "
-                             f"first {mismatched[:1]}); was the run's config.json changed?")
-        for name, variable in _state_variables(gan):
-            variable.assign(saved[name])
-        return json.loads(saved["__progress__"].tobytes().decode())
+    try:
+        if not path.exists():  # interrupted between keeping the previous one and writing the new one
+            raise CheckpointError(f"The checkpoint {path} is missing")
+        contents = _read_checkpoint(gan, path)
+    except CheckpointError as error:
+        try:
+            contents = _read_checkpoint(gan, previous) if previous.exists() else None
+        except CheckpointError:
+            contents = None
+        if contents is None:
+            raise CheckpointError(f"{error}, and there is no earlier good checkpoint to fall back to; "
+                                  "start a new run with --out (the run's generator.keras, if any, "
+                                  "is still usable).") from None
+        warnings.warn(f"{error}; resuming from the previous checkpoint {previous} instead "
+                      "(one epoch earlier).", stacklevel=2)
+    for name, variable in _state_variables(gan):
+        variable.assign(contents[name])
+    progress = json.loads(contents["__progress__"].tobytes().decode())
+    if "__history__" in contents:
+        progress["history"] = json.loads(contents["__history__"].tobytes().decode())
+        keys = json.loads(contents["__step_keys__"].tobytes().decode())
+        progress["steps_rows"] = [dict(zip(keys, map(float, row))) for row in contents["__steps__"]]
+    return progress
 
 
 # ----------------------------------------------------------------------------
@@ -187,7 +256,48 @@ class Snapshots(keras.callbacks.Callback):
             minutes = self.pending.pop(0)
             folder = self.run.run_dir / "snapshots"
             folder.mkdir(exist_ok=True)
-            self.run.gan.generator.save(folder / f"generator_{minutes:g}min.keras")
+            save_model(self.run.gan.generator, folder / f"generator_{minutes:g}min.keras")
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A progress bar that counts what will really run.
+
+    With an epoch budget it counts steps (``epochs`` total, so the epochs
+    already done are not counted again); with a time budget it counts
+    seconds of the budget, since the number of steps that fit is not known
+    in advance. Either way the step, the epoch and the latest success rates
+    (or the Wasserstein estimate) are shown beside it.
+    """
+
+    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0):
+        super().__init__()
+        from tqdm.auto import tqdm
+
+        self.run = run
+        self.by_time = minutes is not None
+        self.started = time.monotonic()
+        if self.by_time:
+            total = round(60 * minutes)
+            self.bar = tqdm(total=total, desc="training", unit="s", mininterval=0.5,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of the budget "
+                                       "[{elapsed}<{remaining}{postfix}]")
+        else:
+            total = max(0, (epochs - run.epoch) * steps_per_epoch)
+            self.bar = tqdm(total=total, desc="training", unit="step", mininterval=0.5)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.by_time:
+            self.bar.n = min(self.bar.total, time.monotonic() - self.started)
+        else:
+            self.bar.n = min(self.bar.total, self.bar.n + 1)
+        last = self.run.steps[-1] if self.run.steps else {}
+        shown = {k: last[k] for k in ("d_real_success", "d_fake_success", "g_success", "wasserstein") if k in last}
+        self.bar.set_postfix({"epoch": self.run.epoch + 1, "step": len(self.run.steps),
+                              **{k: f"{v:.2f}" for k, v in shown.items()}}, refresh=False)
+        self.bar.update(0)
+
+    def close(self):
+        self.bar.close()
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -267,17 +377,30 @@ class Run:
         rng = np.random.default_rng(self.config["seed"] + 10_000)
         self.fixed_noise = rng.normal(size=(self.config["num_fixed"], self.config["latent_dim"])).astype(np.float32)
         self.real_spread = None
+        self.resumed = False  # True once the folder's earlier run is continued: its files may be rewritten
+        self.interrupted = False  # True after a Ctrl-C stopped the last train()
 
     # -- set-up ---------------------------------------------------------------
 
     @classmethod
     def open(cls, config: dict, run_dir, images=None) -> "Run":
-        """Continue the run in ``run_dir`` if it has a checkpoint, else start it with ``config``.
+        """Continue the run in ``run_dir`` if there is one, else start it with ``config``.
 
         What a notebook wants: run the cell again after an interruption (or to
-        train longer) and it carries on instead of starting over.
+        train longer) and it carries on instead of starting over. A folder whose
+        run was made with other settings is refused, naming the settings that
+        differ, rather than silently continuing the old run.
         """
-        if (Path(run_dir) / CHECKPOINT).exists():
+        run_dir = Path(run_dir)
+        if (run_dir / "config.json").exists():
+            stored = _read_config(run_dir)
+            wanted = json.loads(json.dumps(default_config(**config), default=str))
+            differ = sorted(k for k in set(stored) | set(wanted)
+                            if k != "data_dir" and stored.get(k) != wanted.get(k))
+            if differ:
+                raise ValueError(f"{run_dir} holds a run with other settings ({', '.join(differ)}: "
+                                 f"{', '.join(f'{stored.get(k)!r} there, {wanted.get(k)!r} here' for k in differ[:3])}); "
+                                 "use another folder for these settings, or delete that one to start over.")
             run = cls.resume(run_dir, images)
             print(f"Continuing the run in {run_dir} (epoch {run.epoch}, {run.seconds / 60:.1f} min so far).")
             return run
@@ -285,24 +408,41 @@ class Run:
 
     @classmethod
     def resume(cls, run_dir, images=None) -> "Run":
-        """Rebuild a run from its folder and restore its last checkpoint."""
+        """Rebuild a run from its folder and restore its last checkpoint.
+
+        A run stopped before its first checkpoint starts again from epoch 0
+        with its settings. Leftovers of interrupted writes are removed, and the
+        CSVs are rewritten from the checkpoint, so they never hold epochs the
+        checkpoint does not.
+        """
         run_dir = Path(run_dir)
-        config_path = run_dir / "config.json"
-        if not config_path.exists():
-            raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json); "
-                                    "check the path, or start a new run with --out.")
-        run = cls(json.loads(config_path.read_text()), run_dir, images)
+        config = _read_config(run_dir)
+        if "holdout" not in config:
+            config["holdout"] = 0.0  # runs from before the holdout setting trained on every face
+        run = cls(config, run_dir, images)
+        run.resumed = True
+        files.remove_stray_temporaries(run_dir)
+        if not (run_dir / CHECKPOINT).exists() and not (run_dir / PREVIOUS_CHECKPOINT).exists():
+            print(f"{run_dir} has no checkpoint yet (stopped in its first epoch); starting it from epoch 0.")
+            return run
         progress = load_checkpoint(run.gan, run_dir)
         run.epoch, run.seconds = progress["epoch"], progress["seconds"]
-        run.history = _read_csv(run_dir / "history.csv")
-        run.steps = _read_csv(run_dir / "steps.csv")[:progress["steps"]]
+        if "history" in progress:
+            run.history, run.steps = progress["history"], progress["steps_rows"]
+        else:  # checkpoints written before the history was stored in them
+            run.history = [row for row in _read_csv(run_dir / "history.csv") if row["epoch"] <= run.epoch]
+            run.steps = _read_csv(run_dir / "steps.csv")[:progress["steps"]]
+        run._write_csvs()
         return run
 
-    def _ensure_images(self):
+    def _ensure_images(self, progress: bool = False):
         if self.images is None:
-            self.images = data.load_faces(self.config.get("data_dir"), self.config["image_size"],
-                                          crop=self.config.get("crop", data.DEFAULT_CROP),
-                                          limit=self.config.get("limit"))
+            faces = data.load_dataset(self.config.get("data_dir"), self.config["image_size"],
+                                      crop=self.config.get("crop", data.DEFAULT_CROP),
+                                      limit=self.config.get("limit"), progress=progress)
+            # Record where the faces came from, also when it was found through LFW_DIR or the defaults.
+            self.config["data_dir"] = str(faces.source)
+            self.images = data.training_part(faces, self.config["holdout"])
         if self.images.shape[1] != self.config["image_size"]:
             raise ValueError(f"The images are {self.images.shape[1]} px but the run is configured for "
                              f"{self.config['image_size']} px.")
@@ -314,15 +454,12 @@ class Run:
     def _prepare_folder(self):
         if self.run_dir is None:
             return
+        if not self.resumed:
+            files.check_new_run_folder(self.run_dir)
+            self.resumed = True  # from now on this run owns the folder
         (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        config_path = self.run_dir / "config.json"
-        if config_path.exists() and self.epoch == 0 and (self.run_dir / CHECKPOINT).exists():
-            raise FileExistsError(f"{self.run_dir} already holds a run; resume it with --resume {self.run_dir} "
-                                  "or choose another --out folder.")
-        config = {k: v for k, v in self.config.items()}
-        if config.get("data_dir") is not None:
-            config["data_dir"] = str(config["data_dir"])
-        config_path.write_text(json.dumps(config, indent=2))
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.config.items()}
+        files.write_text(self.run_dir / "config.json", json.dumps(config, indent=2))
 
     def title(self) -> str:
         rule = f" · balance {self.config['balance']}" if self.config["model"] == "gan" else ""
@@ -342,38 +479,44 @@ class Run:
         saved to the run folder. A NaN loss raises :class:`TrainingDiverged`
         after restoring the last good checkpoint.
         """
-        if epochs is None and minutes is None:
-            raise ValueError("Give a budget: epochs=E (total) or minutes=M.")
-        self._ensure_images()
+        check_budget(epochs, minutes, done_epochs=self.epoch)
+        self._ensure_images(progress=verbose > 0)
         self._prepare_folder()
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
         budget, nan_guard = StopAtBudget(deadline), StopOnNaN()
         monitor = Monitor(self, live=live, every_steps=live_every_steps)
         callbacks = [monitor, nan_guard, budget]
+        if verbose:
+            steps_per_epoch = len(self.images) // self.config["batch_size"]
+            callbacks.append(ProgressBar(self, epochs=epochs, minutes=minutes, steps_per_epoch=steps_per_epoch))
         if snapshot_minutes:
             if self.run_dir is None:
                 raise ValueError("snapshot_minutes needs a run folder (run_dir).")
             callbacks.append(Snapshots(self, snapshot_minutes))
-        interrupted = False
+        self.interrupted = False
         try:
             while (epochs is None or self.epoch < epochs) and not budget.hit:
                 dataset = data.make_dataset(self.images, self.config["batch_size"],
                                             seed=self.config["seed"] + self.epoch)
                 started = time.monotonic()
                 steps_before = len(self.steps)
-                self.gan.fit(dataset, epochs=1, verbose=verbose, shuffle=False, callbacks=callbacks)
+                self.gan.fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
                 self.seconds += time.monotonic() - started
                 if nan_guard.bad_step is not None:
                     self._diverged(nan_guard.bad_step)
                 self.epoch += 1
                 self._end_epoch(steps_before, monitor, partial=budget.hit)
         except KeyboardInterrupt:
-            interrupted = True
+            self.interrupted = True
             print(f"\nInterrupted at epoch {self.epoch}, step {len(self.steps)}: models and history kept.")
             self._end_epoch(len(self.steps), monitor, partial=True, record=False)
+        finally:
+            for callback in callbacks:
+                if isinstance(callback, ProgressBar):
+                    callback.close()
         if self.run_dir is not None:
             self.save_generator()
-            where = f" Resume with: python -m gan_helpers train --resume {self.run_dir}" if interrupted else ""
+            where = f" Resume with: python -m gan_helpers train --resume {self.run_dir}" if self.interrupted else ""
             print(f"Saved to {self.run_dir}.{where}")
         return self.history
 
@@ -411,11 +554,18 @@ class Run:
                           f"below {COLLAPSE_FRACTION:.0%} of real faces' {self.real_spread:.3f}.", stacklevel=3)
         if self.run_dir is not None:
             plots.save_grid(self.last_samples, self.run_dir / "samples" / f"epoch_{self.epoch:03d}.png", columns=8)
-            _write_csv(self.run_dir / "history.csv", self.history)
-            _write_csv(self.run_dir / "steps.csv", self.steps)
-            save_checkpoint(self.gan, self.run_dir, {"epoch": self.epoch, "steps": len(self.steps),
-                                                     "seconds": self.seconds})
+            if record:
+                # The checkpoint first: it holds the history too, so CSVs written after it can always be
+                # made to match it again (Run.resume rewrites them from the checkpoint).
+                save_checkpoint(self.gan, self.run_dir, {"epoch": self.epoch, "steps": len(self.steps),
+                                                         "seconds": self.seconds},
+                                history=self.history, steps=self.steps)
+            self._write_csvs()
         monitor.draw(self.last_samples)
+
+    def _write_csvs(self):
+        _write_csv(self.run_dir / "history.csv", self.history)
+        _write_csv(self.run_dir / "steps.csv", self.steps)
 
     # -- using the result -----------------------------------------------------
 
@@ -426,20 +576,55 @@ class Run:
 
     def save_generator(self, path=None) -> Path:
         path = Path(path) if path is not None else self.run_dir / "generator.keras"
-        self.gan.generator.save(path)
+        save_model(self.gan.generator, path)
         return path
+
+
+def save_model(model, path) -> Path:
+    """``model.save(path)``, atomically: an interruption leaves the previous file whole."""
+    with files.atomic_path(path) as tmp:
+        model.save(tmp)
+    return Path(path)
+
+
+def _read_config(run_dir: Path) -> dict:
+    config_path = Path(run_dir) / "config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json); "
+                                "check the path, or start a new run with --out.")
+    try:
+        config = json.loads(config_path.read_text())
+        if not isinstance(config, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"The run settings {config_path} are damaged ({error}); fix the file, or start a "
+                         "new run with --out.") from None
+    return config
+
+
+def check_budget(epochs=None, minutes=None, done_epochs: int = 0) -> None:
+    """A training budget must be given and must be something that trains."""
+    if epochs is None and minutes is None:
+        raise ValueError("Give a budget: --minutes M or --epochs E (epochs=E or minutes=M in Python).")
+    if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
+        raise ValueError(f"--minutes must be a positive number. Received: {minutes}")
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"--epochs must be a whole number of at least 1. Received: {epochs}")
+        if epochs <= done_epochs:
+            raise ValueError(f"--epochs counts the run's total epochs, and this run already has {done_epochs}; "
+                             f"give more than {done_epochs}, or --minutes.")
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     keys = list(dict.fromkeys(k for row in rows for k in row))
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, keys)
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def _read_csv(path: Path) -> list[dict]:

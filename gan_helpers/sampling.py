@@ -8,23 +8,44 @@ from pathlib import Path
 import numpy as np
 
 
-def load_generator(path: str | os.PathLike):
-    """A generator from a ``.keras`` file or a run folder (its ``generator.keras``)."""
-    from gan_helpers import layers  # noqa: F401  (registers the custom layers)
-    from gan_helpers._quiet import import_tensorflow
+def check_generator_path(path: str | os.PathLike) -> Path:
+    """The ``.keras`` file a generator path names, checked without TensorFlow; a clear error if wrong.
 
-    import_tensorflow()
-    import keras
+    A run folder stands for its ``generator.keras``. The file must exist,
+    end in ``.keras`` and be a complete zip archive (a ``.keras`` file is one).
+    """
+    import zipfile
 
     path = Path(path)
     if path.is_dir():
         path = path / "generator.keras"
     if not path.exists():
         raise FileNotFoundError(f"No generator at {path}: give a .keras file written by `train`, or its run folder.")
+    if path.suffix != ".keras":
+        raise ValueError(f"{path} is not a .keras file; give a generator saved by `train` "
+                         "(a run folder's generator.keras) or pretrained/generator.keras.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is damaged or incomplete (not a whole .keras archive, {path.stat().st_size:,} "
+                         "bytes); save or copy it again, or use the run's snapshots/ or pretrained/generator.keras.")
+    return path
+
+
+def load_generator(path: str | os.PathLike):
+    """A generator from a ``.keras`` file or a run folder (its ``generator.keras``)."""
+    path = check_generator_path(path)
+    from gan_helpers import layers  # noqa: F401  (registers the custom layers)
+    from gan_helpers._quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
     try:
         model = keras.saving.load_model(path, compile=False)
-    except (ValueError, OSError) as error:
-        raise ValueError(f"{path} could not be loaded as a Keras model ({error}).") from error
+    except Exception as error:  # Keras raises many types for damaged archives (KeyError, zipfile errors, ...)
+        if isinstance(error, (KeyboardInterrupt, MemoryError)):
+            raise
+        message = " ".join(str(error).split())[:160]
+        raise ValueError(f"{path} could not be loaded as a Keras model ({type(error).__name__}: {message}).") from None
     if len(model.input_shape) != 2 or len(model.output_shape) != 4:
         raise ValueError(f"{path} is not a generator (input {model.input_shape}, output {model.output_shape}); "
                          "it should map noise vectors to images.")
@@ -81,3 +102,37 @@ def generate(generator, num: int, seed: int = 0, batch_size: int = 256) -> np.nd
     from gan_helpers.plots import as_uint8
 
     return as_uint8(generator.predict(noise(generator, num, seed), batch_size=batch_size, verbose=0))
+
+
+#: How many images the grid of :func:`sample_to_files` shows.
+GRID_IMAGES = 64
+
+
+def sample_to_files(path, num: int, out, seed: int = 0, batch_size: int = 256, progress: bool = True) -> np.ndarray:
+    """Write ``num`` images to ``out.npy`` in batches (any ``num`` fits in memory) and a grid to ``out.png``.
+
+    The images are the same as ``generate(generator, num, seed)``: the noise
+    is drawn batch by batch from one random stream. The ``.npy`` is written
+    atomically. Returns the grid's images (the first :data:`GRID_IMAGES`).
+    """
+    from tqdm.auto import tqdm
+
+    from gan_helpers import files, plots
+
+    generator = load_generator(path)
+    rng = np.random.default_rng(seed)
+    size = int(generator.output_shape[1])
+    out = Path(out)
+    with files.atomic_path(out.with_name(out.name + ".npy")) as tmp:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(num, size, size, 3))
+        with tqdm(total=num, unit="img", desc="sampling", disable=not progress, mininterval=0.5) as bar:
+            for start in range(0, num, batch_size):
+                count = min(batch_size, num - start)
+                z = rng.normal(size=(count, latent_dim(generator))).astype(np.float32)
+                array[start:start + count] = plots.as_uint8(generator.predict(z, batch_size=count, verbose=0))
+                bar.update(count)
+        array.flush()
+        grid = np.array(array[:GRID_IMAGES])
+        del array
+    plots.save_grid(grid, out.with_name(out.name + ".png"), columns=min(8, num), upscale=2)
+    return grid

@@ -23,7 +23,7 @@ def test_prepare_reports_counts_and_uses_the_cache(face_folder, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("prepare", "--data", "/definitely/not/here"), "does not exist"),
-    (("prepare", "--size", "65", "--data", "."), "image_size must be an even integer"),
+    (("prepare", "--size", "65", "--data", "."), "argument --size: must be an even number from 16 to 128"),
 ])
 def test_bad_input_gives_one_clear_line(args, message):
     result = run(*args)

@@ -111,3 +111,22 @@ def test_cli_download_with_url(server, tmp_path, capsys):
                        "--sha256", "f" * 64, "--quiet"])
     err = capsys.readouterr().err
     assert status == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Checksum mismatch" in err
+
+
+def test_a_wrong_folder_name_reports_the_folder_the_archive_really_made(server, tmp_path):
+    archive = build_archive(tmp_path)  # its top folder is "faces"
+    dest = tmp_path / "data"
+    folder = download.download(dest, [source(server, archive, folder="not_what_it_holds")], progress=False)
+    assert folder == dest / "faces" and folder.is_dir()
+
+
+def test_an_archive_with_several_top_folders_and_a_wrong_name_is_a_clear_error(server, tmp_path):
+    two = tmp_path / "served" / "two.tgz"
+    with tarfile.open(two, "w:gz") as tar:
+        for top in ("a", "b"):
+            path = tmp_path / top / "person" / "x.txt"
+            path.parent.mkdir(parents=True)
+            path.write_text(top)
+            tar.add(tmp_path / top, arcname=top)
+    with pytest.raises(download.DownloadError, match="did not extract to .*holds a, b.*--folder"):
+        download.download(tmp_path / "data", [source(server, two, folder="faces")], progress=False)

@@ -35,8 +35,10 @@ def test_shipped_generator_draws_varied_faces(shipped):
     # ... and they are not one face over and over (real LFW faces: about 0.21).
     assert metrics.pixel_spread(faces) >= 0.12
     assert metrics.mean_pairwise_distance(faces) >= 0.15
-    # The same seed gives the same faces.
-    np.testing.assert_array_equal(faces[:4], sampling.generate(generator, 4, seed=0))
+    # The same seed gives the same faces. (Compared at the same batch size: another size may take
+    # another CPU kernel, whose rounding can move a pixel by one level.)
+    np.testing.assert_array_equal(faces, sampling.generate(generator, 64, seed=0))
+    np.testing.assert_allclose(faces[:4].astype(int), sampling.generate(generator, 4, seed=0), atol=1)
 
 
 def test_a_missing_shipped_generator_says_how_to_restore_it(monkeypatch, tmp_path):
