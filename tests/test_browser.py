@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a real browser: seconds to start
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "05_latent_explorer.ipynb"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

@@ -32,6 +32,7 @@ def test_bad_input_gives_one_clear_line(args, message):
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_prepare_counts_all_of_lfw(lfw_dir, tmp_path):
     result = run("prepare", "--data", str(lfw_dir), "--size", "64", "--quiet",
                  env={"GAN_CACHE_DIR": str(tmp_path)})

@@ -73,6 +73,7 @@ def train_cli(faces_dir, out, *extra, env=None):
 
 # -- data loss and stuck runs -------------------------------------------------
 
+@pytest.mark.slow
 def test_1_a_new_run_refuses_a_folder_holding_files_it_would_write(faces_dir, tmp_path, env):
     out = tmp_path / "copy_of_pretrained"
     out.mkdir()
@@ -91,6 +92,7 @@ def test_1_unrelated_files_do_not_block_a_run_folder(tmp_path):
     assert files.check_new_run_folder(tmp_path) == tmp_path
 
 
+@pytest.mark.slow
 def test_2_and_15_ctrl_c_in_the_first_epoch_exits_130_and_the_run_can_be_resumed(tmp_path, env):
     from gan_helpers.synthetic import make_face_folder
 
@@ -201,6 +203,7 @@ def test_6_a_damaged_checkpoint_falls_back_to_the_previous_one(drawn, tmp_path, 
 
 
 @pytest.mark.parametrize("how", ["truncated", "empty", "flipped", "random"])
+@pytest.mark.slow
 def test_6_a_damaged_checkpoint_without_a_previous_one_gives_one_line(faces_dir, tmp_path, env, how):
     out = tmp_path / "r"
     assert train_cli(faces_dir, out, "--epochs", "1", env=env).returncode == 0
@@ -305,6 +308,7 @@ def test_15_an_image_as_model_says_what_a_model_is(tmp_path):
     assert "TFSMLayer" not in line
 
 
+@pytest.mark.slow
 def test_15_a_garbled_config_names_the_file(faces_dir, tmp_path, env):
     out = tmp_path / "r"
     assert train_cli(faces_dir, out, "--epochs", "1", env=env).returncode == 0
@@ -320,6 +324,7 @@ def test_15_an_out_that_is_a_file_or_cannot_be_written(faces_dir, tmp_path, env)
     assert "Errno" not in line
 
 
+@pytest.mark.slow
 def test_15_train_quiet_shows_no_bars_and_the_default_shows_them(faces_dir, tmp_path, env):
     quiet = train_cli(faces_dir, tmp_path / "quiet", "--epochs", "1", env=env)
     assert quiet.returncode == 0 and "Preparing" not in quiet.stderr and "training" not in quiet.stderr
@@ -394,6 +399,7 @@ def test_training_and_evaluation_never_share_a_person(faces_dir, tmp_path):
     assert not trained_on & {image.tobytes() for image in evaluated}
 
 
+@pytest.mark.slow
 def test_config_records_the_resolved_dataset_and_the_split(faces_dir, tmp_path, env):
     out = tmp_path / "r"
     result = cli("train", "--size", "32", "--crop", "0", "--out", str(out), "--config", SMALL_JSON, "--epochs", "1",

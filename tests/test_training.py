@@ -271,6 +271,7 @@ def cli(*args, **env):
                           timeout=600, env={**os.environ, **env})
 
 
+@pytest.mark.slow
 def test_train_sample_evaluate_from_the_command_line(tmp_path):
     from gan_helpers.synthetic import make_face_folder
 
