@@ -147,8 +147,10 @@ def _train_config(args) -> tuple[dict, str]:
     if not isinstance(overrides, dict):
         raise ValueError(f"--config must be a JSON object of settings. Received: {args.config}")
     source = data.find_data_dir(args.data)
+    # --architecture sets both networks; --config can still set either one.
+    networks = {"generator_architecture": args.architecture, "critic": args.architecture} if args.architecture else {}
     config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
-              "model": args.model, "crop": _crop_or_default(args), **overrides}
+              "model": args.model, "crop": _crop_or_default(args), **networks, **overrides}
     files.check_new_run_folder(out)
     return config, out
 
@@ -268,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rule that skips the turn of the network that is too good (default: margin)")
     p.add_argument("--model", default="gan", choices=["gan", "wgan", "wgan-gp"],
                    help="what to train: the balanced GAN, WGAN (clipping) or WGAN-GP (default: gan)")
+    p.add_argument("--architecture", choices=["exercise", "dcgan"],
+                   help="networks: the exercise's G and D (D as the critic of a WGAN), or the WGAN reference's "
+                        "DCGAN_G and DCGAN_D (a GAN keeps the exercise's D); dcgan needs --size 16, 32, 64 or 128 "
+                        "(default: exercise)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the noise and the shuffling (default 0)")
     p.add_argument("--out", help="run folder, new or empty (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")

@@ -1,4 +1,4 @@
-"""The exercise's networks: the discriminator, the generator, the WGAN critic.
+"""The exercise's networks: the discriminator, the generator, the WGAN critics.
 
 Discriminator (as the exercise asks, after the blog's D): three blocks of
 Conv2D -> MaxPooling2D -> ReLU -> Dropout, then flatten, dense layers with
@@ -18,6 +18,11 @@ side is ``h0 = S / 2**n - (k - 1)``: with the default 3x3 kernels and three
 blocks, ``64 = 8 * (6 + 2)``: 6 -> 14 -> 30 -> 62 -> 64; with the blog's 5x5
 kernels, ``64 = 8 * (4 + 4)``: 4 -> 12 -> 28 -> 60 -> 64. No cropping is
 needed; sizes that do not fit raise a ``ValueError`` that says which do.
+
+WGAN critics (:func:`build_critic`): the exercise's discriminator without
+dropout, or the WGAN reference code's DCGAN_D (:func:`build_dcgan_critic`).
+The reference's DCGAN_G is :func:`build_dcgan_generator`, with the same
+input and output as :func:`build_generator`.
 
 Defaults. The blog's widths (G 256/256/128, D 32/64/96, 5x5 kernels) cost
 about 10 GFLOPs per generated image here, which a 2-core CPU trains at about
@@ -141,34 +146,156 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
 def build_critic(image_size: int = 64, architecture: str = "exercise", **kwargs) -> keras.Model:
     """A WGAN critic: a real-valued score, no squashing.
 
-    ``architecture="exercise"`` is the exercise's discriminator (its output is
-    already an unsquashed logit); ``"dcgan"`` is the WGAN reference code's
-    DCGAN critic (strided 4x4 convolutions, LeakyReLU 0.2, batch norm except
-    on the first layer, no bias at the end).
+    Args:
+        image_size: side of the square RGB input.
+        architecture: ``"exercise"``: the exercise's discriminator (its
+            output is already an unsquashed logit), *without dropout* unless
+            ``conv_dropout``/``dense_dropout`` are given: dropout makes the
+            critic's estimate of the Wasserstein distance noisy, and the
+            reference critics have none. ``"dcgan"``: the WGAN reference
+            code's DCGAN_D (:func:`build_dcgan_critic`).
+        **kwargs: the chosen builder's arguments: :func:`build_discriminator`'s
+            (``widths``, ``kernel_size``, ``dense_units``, ``batch_norm`` (off),
+            ...) or :func:`build_dcgan_critic`'s (``width``, the reference's
+            ndf, and ``batch_norm``).
+
+    Batch norm: the reference trains the *clipped* WGAN with batch norm in
+    DCGAN_D (``batch_norm=True``, the default of ``"dcgan"``); WGAN-GP must
+    not have it (``batch_norm=False``): the gradient penalty is taken per
+    sample, and batch norm makes each score depend on the whole batch. The
+    caller chooses; :func:`gan_helpers.wgan.build_wgan` does not change it.
     """
+    kwargs.setdefault("name", "critic")
     if architecture == "exercise":
-        return build_discriminator(image_size, name=kwargs.pop("name", "critic"), **kwargs)
+        kwargs = {"conv_dropout": 0.0, "dense_dropout": 0.0, **kwargs}
+        return build_discriminator(image_size, **kwargs)
     if architecture == "dcgan":
-        return _dcgan_critic(image_size, **kwargs)
-    raise ValueError(f"architecture must be 'exercise' or 'dcgan'. Received: architecture={architecture!r}")
+        return build_dcgan_critic(image_size, **kwargs)
+    raise ValueError(f"architecture must be one of {', '.join(map(repr, CRITICS))}. "
+                     f"Received: architecture={architecture!r}")
 
 
-def _dcgan_critic(image_size: int = 64, width: int = 64, batch_norm: bool = True, name: str = "critic"):
-    """The reference code's DCGAN_D: 64 -> 32 -> 16 -> 8 -> 4 -> score."""
+def _dcgan_weights():
+    """The reference's ``weights_init``: conv weights N(0, 0.02)."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def _dcgan_batch_norm(name):
+    """BatchNorm as PyTorch's ``BatchNorm2d`` defaults and ``weights_init``: gamma N(1, 0.02), beta 0.
+
+    PyTorch's momentum 0.1 (weight of the new batch) is Keras' 0.9; its epsilon is 1e-5.
+    """
+    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                     gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+                                     beta_initializer="zeros", name=name)
+
+
+def _check_dcgan_size(image_size, width):
+    if image_size < 16 or image_size & (image_size - 1):
+        raise ValueError(f"image_size must be a power of 2, at least 16 (the reference asserts a multiple of 16, "
+                         f"and its layers halve or double the side down to or up from 4). "
+                         f"Received: image_size={image_size}")
+    if width < 1:
+        raise ValueError(f"width must be >= 1. Received: width={width}")
+
+
+def build_dcgan_critic(image_size: int = 64, width: int = 64, batch_norm: bool = True,
+                       name: str = "critic") -> keras.Model:
+    """The WGAN reference code's DCGAN_D (``models/dcgan.py``): images -> one score.
+
+    Conv 4x4 stride 2 pad 1 (``width`` = ndf channels) -> LeakyReLU 0.2, then
+    [Conv 4x4 stride 2 pad 1 (channels double) -> BatchNorm -> LeakyReLU 0.2]
+    down to 4x4, then Conv 4x4 valid to one channel: 64 -> 32 -> 16 -> 8 -> 4
+    -> 1. No biases; weights N(0, 0.02), batch-norm gammas N(1, 0.02).
+    Keras' ``padding="same"`` with a 4x4 kernel and stride 2 pads one pixel on
+    each side, as the reference's ``padding=1``. The reference averages the
+    scores over the batch inside the network; here the network returns one
+    score per image, ``(batch, 1)``, and the losses take the mean.
+
+    Args:
+        image_size: side of the square RGB input: 16, 32, 64, 128, ...
+        width: channels of the first convolution (the reference's ndf).
+        batch_norm: batch norm after every convolution but the first and the
+            last (the reference's DCGAN_D, for clipped WGAN); ``False`` is
+            its ``DCGAN_D_nobn``, the choice for WGAN-GP.
+    """
+    _check_dcgan_size(image_size, width)
     inputs = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False, name="initial_conv")(inputs)
+    x = layers.Conv2D(width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_dcgan_weights(),
+                      name="initial_conv")(inputs)
     x = layers.LeakyReLU(0.2, name="initial_relu")(x)
     size, channels, i = image_size // 2, width, 1
     while size > 4:
         channels *= 2
-        x = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False, name=f"pyramid{i}_conv")(x)
+        x = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
+                          kernel_initializer=_dcgan_weights(), name=f"pyramid{i}_conv")(x)
         if batch_norm:
-            x = layers.BatchNormalization(name=f"pyramid{i}_batchnorm")(x)
+            x = _dcgan_batch_norm(f"pyramid{i}_batchnorm")(x)
         x = layers.LeakyReLU(0.2, name=f"pyramid{i}_relu")(x)
         size, i = size // 2, i + 1
-    x = layers.Conv2D(1, 4, padding="valid", use_bias=False, name="final_conv")(x)
+    x = layers.Conv2D(1, 4, padding="valid", use_bias=False, kernel_initializer=_dcgan_weights(),
+                      name="final_conv")(x)
     score = layers.Flatten(name="score")(x)
     return keras.Model(inputs, score, name=name)
+
+
+#: The old private name of :func:`build_dcgan_critic`.
+_dcgan_critic = build_dcgan_critic
+
+
+def build_dcgan_generator(latent_dim: int = 100, image_size: int = 64, width: int = 64, batch_norm: bool = True,
+                          name: str = "generator") -> keras.Model:
+    """The WGAN reference code's DCGAN_G (``models/dcgan.py``): noise ``(latent_dim,)`` -> ``(S, S, 3)`` in [-1, 1].
+
+    The noise vector is reshaped to a 1x1 image of ``latent_dim`` channels,
+    then: ConvTranspose 4x4 stride 1 to 4x4 x (``width`` * S/8) -> BatchNorm
+    -> ReLU; [ConvTranspose 4x4 stride 2 pad 1 (channels halve) -> BatchNorm
+    -> ReLU] until S/2; ConvTranspose 4x4 stride 2 pad 1 to 3 channels ->
+    tanh. No biases; weights N(0, 0.02), batch-norm gammas N(1, 0.02) (the
+    reference's ``weights_init``). Keras' ``Conv2DTranspose`` with
+    ``padding="same"``, kernel 4 and stride 2 is PyTorch's ``padding=1``
+    (output side exactly doubles). Its input and output are those of
+    :func:`build_generator`, so either generator fits every model here.
+
+    Args:
+        latent_dim: length of the noise vector (the reference's nz, 100).
+        image_size: output side S: 16, 32, 64, 128, ... (the reference's isize).
+        width: channels before the last layer (the reference's ngf); the
+            first layer has ``width * S / 8``.
+        batch_norm: ``False`` is the reference's ``DCGAN_G_nobn``.
+    """
+    _check_dcgan_size(image_size, width)
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1. Received: latent_dim={latent_dim}")
+    channels = width * image_size // 8
+    noise = keras.Input((latent_dim,), name="noise")
+    x = layers.Reshape((1, 1, latent_dim), name="noise_image")(noise)
+    x = layers.Conv2DTranspose(channels, 4, strides=1, padding="valid", use_bias=False,
+                               kernel_initializer=_dcgan_weights(), name="initial_convt")(x)
+    if batch_norm:
+        x = _dcgan_batch_norm("initial_batchnorm")(x)
+    x = layers.ReLU(name="initial_relu")(x)
+    size, i = 4, 1
+    while size < image_size // 2:
+        channels //= 2
+        x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=_dcgan_weights(), name=f"pyramid{i}_convt")(x)
+        if batch_norm:
+            x = _dcgan_batch_norm(f"pyramid{i}_batchnorm")(x)
+        x = layers.ReLU(name=f"pyramid{i}_relu")(x)
+        size, i = size * 2, i + 1
+    x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_dcgan_weights(),
+                               name="final_convt")(x)
+    image = layers.Activation("tanh", name="final_tanh")(x)
+    return keras.Model(noise, image, name=name)
+
+
+#: Generators by architecture name (the run setting ``generator_architecture``): each takes
+#: ``latent_dim`` and ``image_size`` plus its own keyword arguments, and maps ``(latent_dim,)`` noise
+#: to an ``(S, S, 3)`` image in [-1, 1].
+GENERATORS = {"exercise": build_generator, "dcgan": build_dcgan_generator}
+#: Critic architectures of :func:`build_critic`.
+CRITICS = ("exercise", "dcgan")
 
 
 def feature_model(model: keras.Model, layer_names) -> keras.Model:

@@ -62,7 +62,12 @@ def default_config(**overrides) -> dict:
         "generator": {},
         "discriminator": {},
         "d_batch": "separate",  # GAN only: D scores reals and fakes as two batches, or "mixed" as one
-        "critic": "exercise",  # WGAN critics: "exercise" (D without squashing) or "dcgan" (the reference's)
+        # "exercise" (models.build_generator) or "dcgan" (the WGAN reference's DCGAN_G); "generator" holds
+        # the chosen builder's arguments (DCGAN_G: width, batch_norm).
+        "generator_architecture": "exercise",
+        # WGAN critics: "exercise" (the exercise's D without dropout or squashing) or "dcgan" (the reference's
+        # DCGAN_D: batch norm for "wgan", none for "wgan-gp", unless "discriminator" sets batch_norm).
+        "critic": "exercise",
         "num_fixed": 64,
         # Training faces loaded from data_dir: the people held out for evaluation (data.split_by_person,
         # seed 0) are left out, so `evaluate` compares with people the run never saw. 0 trains on all.
@@ -74,6 +79,11 @@ def default_config(**overrides) -> dict:
     config.update(overrides)
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: model={config['model']!r}")
+    if config["generator_architecture"] not in models.GENERATORS:
+        raise ValueError(f"generator_architecture must be one of {', '.join(models.GENERATORS)}. "
+                         f"Received: generator_architecture={config['generator_architecture']!r}")
+    if config["critic"] not in models.CRITICS:
+        raise ValueError(f"critic must be one of {', '.join(models.CRITICS)}. Received: critic={config['critic']!r}")
     # Checked here, before any model is built: a wrong size must not cost memory first.
     data.check_image_size(config["image_size"])
     if not 0 <= config["holdout"] < 1:
@@ -93,11 +103,15 @@ def build(config: dict):
 
     keras.utils.set_random_seed(config["seed"])
     size, latent = config["image_size"], config["latent_dim"]
-    generator = models.build_generator(latent_dim=latent, image_size=size, **config["generator"])
+    build_generator = models.GENERATORS[config["generator_architecture"]]
+    generator = build_generator(latent_dim=latent, image_size=size, **config["generator"])
     d_lr = config["d_learning_rate"] or MODELS[config["model"]]
     g_lr = config["g_learning_rate"] or MODELS[config["model"]]
     if config["model"] in ("wgan", "wgan-gp"):
-        critic = models.build_critic(size, architecture=config["critic"], **config["discriminator"])
+        critic_kwargs = dict(config["discriminator"])
+        if config["critic"] == "dcgan":  # the reference: batch norm with clipping; WGAN-GP must not have it
+            critic_kwargs.setdefault("batch_norm", config["model"] == "wgan")
+        critic = models.build_critic(size, architecture=config["critic"], **critic_kwargs)
         model = wgan.WGAN(generator, critic, seed=config["seed"],
                           **({"clip_value": None, "gradient_penalty": 10.0, "warmup_iterations": 0,
                               "warmup_every": 0} if config["model"] == "wgan-gp" else {}))
@@ -393,7 +407,7 @@ class Run:
         """
         run_dir = Path(run_dir)
         if (run_dir / "config.json").exists():
-            stored = _read_config(run_dir)
+            stored = upgrade_config(_read_config(run_dir))
             wanted = json.loads(json.dumps(default_config(**config), default=str))
             differ = sorted(k for k in set(stored) | set(wanted)
                             if k != "data_dir" and stored.get(k) != wanted.get(k))
@@ -416,10 +430,7 @@ class Run:
         checkpoint does not.
         """
         run_dir = Path(run_dir)
-        config = _read_config(run_dir)
-        if "holdout" not in config:
-            config["holdout"] = 0.0  # runs from before the holdout setting trained on every face
-        run = cls(config, run_dir, images)
+        run = cls(upgrade_config(_read_config(run_dir)), run_dir, images)
         run.resumed = True
         files.remove_stray_temporaries(run_dir)
         if not (run_dir / CHECKPOINT).exists() and not (run_dir / PREVIOUS_CHECKPOINT).exists():
@@ -585,6 +596,26 @@ def save_model(model, path) -> Path:
     with files.atomic_path(path) as tmp:
         model.save(tmp)
     return Path(path)
+
+
+def upgrade_config(config: dict) -> dict:
+    """A stored run's settings, completed for what changed since it was written.
+
+    Runs written before ``holdout`` existed trained on every face. Runs
+    written before ``generator_architecture`` existed used the exercise's
+    generator, and their exercise critic had build_discriminator's dropout
+    (0.2, 0.5), which ``build_critic`` no longer adds by default: keep it, so
+    the rebuilt critic is the one that was trained (and its checkpoint fits).
+    """
+    config = {**config}
+    if "holdout" not in config:
+        config["holdout"] = 0.0  # runs from before the holdout setting trained on every face
+    if "generator_architecture" in config:
+        return config
+    config["generator_architecture"] = "exercise"
+    if config.get("model") in ("wgan", "wgan-gp") and config.get("critic", "exercise") == "exercise":
+        config["discriminator"] = {"conv_dropout": 0.2, "dense_dropout": 0.5, **config.get("discriminator", {})}
+    return config
 
 
 def _read_config(run_dir: Path) -> dict:

@@ -2,17 +2,25 @@
 
 The port follows martinarjovsky/WassersteinGAN (main.py) step by step:
 
-=====================================  =====================================
-reference (PyTorch)                    here
-=====================================  =====================================
-``Diters = 100 if gen_iterations < 25  :meth:`WGAN.critic_iterations`
+========================================  ========================================
+reference (PyTorch)                       here
+========================================  ========================================
+``Diters = 100 if gen_iterations < 25     :meth:`WGAN.critic_iterations`
 or gen_iterations % 500 == 0 else 5``
-``p.data.clamp_(-0.01, 0.01)``         ``_clip`` after every critic update
-``errD_real.backward(one)``,           the critic minimises
-``errD_fake.backward(mone)``           ``Loss_D = D(real) - D(fake)``
-``errG = netD(fake); backward(one)``   G minimises ``Loss_G = D(fake)``
-``RMSprop(lr=5e-5)`` for both          :func:`build_wgan` defaults
-=====================================  =====================================
+``p.data.clamp_(-0.01, 0.01)``            ``_clip`` after every critic update
+``fake = Variable(netG(noisev).data)``    the critic step's fakes are made outside
+                                          its tape (``tf.stop_gradient``): no
+                                          backward pass through G
+``errD_real.backward(one)``,              the critic minimises
+``errD_fake.backward(mone)``              ``Loss_D = D(real) - D(fake)``
+``noise.normal_(0, 1)`` before the        the generator step draws FRESH noise
+generator step                            (:meth:`WGAN.generator_step`)
+``errG = netD(fake); backward(one)``      G minimises ``Loss_G = D(fake)``
+``RMSprop(lr=5e-5)`` for both             :func:`build_wgan` defaults
+``DCGAN_G``, ``DCGAN_D`` (and             :func:`gan_helpers.models.build_dcgan_generator`,
+``_nobn``) in ``models/dcgan.py``         :func:`gan_helpers.models.build_dcgan_critic`
+                                          (``batch_norm=False``)
+========================================  ========================================
 
 A Keras training step here is one *critic* step on one batch of real
 images, as a reference critic iteration consumes one batch; after
@@ -26,10 +34,19 @@ iterations.
 
 WGAN-GP replaces clipping by the gradient penalty
 ``lambda * (||grad D(x_hat)|| - 1)**2`` at random points ``x_hat`` between
-real and fake images (one uniform weight per sample), with Adam(1e-4,
-beta1=0, beta2=0.9), 5 critic steps and no batch norm in the critic. The
-norm is ``sqrt(sum(g**2) + 1e-12)``, so its gradient is finite even where
-``g`` is zero.
+real and fake samples (one uniform weight per sample), with Adam(1e-4,
+beta1=0, beta2=0.9), 5 critic steps and no batch norm in the critic (build
+the critic with ``batch_norm=False``: the penalty is per sample, and batch
+norm makes a sample's score depend on the rest of the batch). The norm is
+``sqrt(sum(g**2) + 1e-12)`` over all of a sample's axes, so its gradient is
+finite even where ``g`` is zero, and samples of any rank work (images, or
+the 2-D points of :mod:`gan_helpers.toy`).
+
+Determinism for tests: ``train_step`` takes a batch of real samples, or a
+tuple ``(real, noise, alpha, generator_noise)`` whose later elements may be
+left out: the critic step's noise, the penalty's interpolation weights
+(shape ``(batch, 1, ...)``) and the generator step's noise. Whatever is not
+given is drawn from the model's seed generator, fresh for each use.
 
 Losses are written by hand, so under ``tf.distribute`` each replica's mean
 is divided by the number of replicas: the optimizer sums the replicas'
@@ -145,34 +162,34 @@ class WGAN(keras.Model):
             variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
 
     def penalty(self, real, fake, alpha=None):
-        """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas)."""
+        """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas).
+
+        ``alpha``: one interpolation weight per sample, shape ``(batch, 1, ..., 1)`` (as many
+        axes as ``real``); drawn uniformly in [0, 1) when not given.
+        """
         batch = tf.shape(real)[0]
         if alpha is None:
-            alpha = keras.random.uniform((batch, 1, 1, 1), seed=self.noise_seed)
+            alpha = keras.random.uniform((batch,) + (1,) * (len(real.shape) - 1), seed=self.noise_seed)
         between = real + alpha * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(between)
             scores = self.critic(between, training=True)
-        gradients = tape.gradient(scores, between)
-        norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
+        gradients = tf.reshape(tape.gradient(scores, between), (batch, -1))
+        norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + 1e-12)
         return tf.reduce_mean(tf.square(norms - 1.0))
 
-    def train_step(self, data):
-        noise = alpha = None
-        if isinstance(data, (tuple, list)):
-            real = data[0]
-            noise = data[1] if len(data) > 1 else None
-            alpha = data[2] if len(data) > 2 else None
-        else:
-            real = data
-        batch = tf.shape(real)[0]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        scale = 1.0 / replicas
-        if noise is None:
-            noise = keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+    def draw_noise(self, batch):
+        """A fresh batch of N(0, 1) noise from the model's seed generator."""
+        return keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
 
-        # One critic step, on this batch.
-        fake = self.generator(noise, training=True)
+    def critic_step(self, real, noise, alpha=None, scale=1.0):
+        """One critic update on ``real`` against ``generator(noise)``; returns the loss terms.
+
+        The fakes are made outside the tape and behind ``tf.stop_gradient`` (the reference
+        detaches them, ``Variable(netG(noisev).data)``), so no gradient flows into G and the
+        step runs no backward pass through it.
+        """
+        fake = tf.stop_gradient(self.generator(noise, training=True))
         with tf.GradientTape() as tape:
             loss_d_real = tf.reduce_mean(self.critic(real, training=True))
             loss_d_fake = tf.reduce_mean(self.critic(fake, training=True))
@@ -183,19 +200,44 @@ class WGAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
         self._clip()
         self.critic_steps.assign_add(1)
+        return loss_d, loss_d_real, loss_d_fake, penalty
 
-        # A generator step once the critic has had its iterations. Which kind of step this is was
-        # decided in Python before the step (see make_train_function): an optimizer update inside
-        # tf.cond cannot synchronise replicas under tf.distribute.
+    def generator_step(self, noise, scale=1.0):
+        """One generator update on ``noise`` (the caller draws it fresh); returns ``Loss_G``."""
+        with tf.GradientTape() as g_tape:
+            loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
+            objective = scale * loss_g
+        g_grads = g_tape.gradient(objective, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        self.gen_iterations.assign_add(1)
+        self.critic_steps.assign(0)
+        return loss_g
+
+    def train_step(self, data):
+        noise = alpha = g_noise = None
+        if isinstance(data, (tuple, list)):
+            real = data[0]
+            noise = data[1] if len(data) > 1 else None
+            alpha = data[2] if len(data) > 2 else None
+            g_noise = data[3] if len(data) > 3 else None
+        else:
+            real = data
+        batch = tf.shape(real)[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        scale = 1.0 / replicas
+        if noise is None:
+            noise = self.draw_noise(batch)
+
+        # One critic step, on this batch.
+        loss_d, loss_d_real, loss_d_fake, penalty = self.critic_step(real, noise, alpha, scale)
+
+        # A generator step once the critic has had its iterations, on fresh noise (the reference's
+        # noise.normal_(0, 1) before netG(noise)). Which kind of step this is was decided in Python
+        # before the step (see make_train_function): an optimizer update inside tf.cond cannot
+        # synchronise replicas under tf.distribute.
         do_g = tf.constant(self._generator_turn)
         if self._generator_turn:
-            with tf.GradientTape() as g_tape:
-                loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
-                objective = scale * loss_g
-            g_grads = g_tape.gradient(objective, self.generator.trainable_variables)
-            self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-            self.gen_iterations.assign_add(1)
-            self.critic_steps.assign(0)
+            loss_g = self.generator_step(self.draw_noise(batch) if g_noise is None else g_noise, scale)
         else:
             loss_g = tf.constant(float("nan"))
         values = {"loss_d": loss_d, "loss_d_real": loss_d_real, "loss_d_fake": loss_d_fake,
