@@ -42,18 +42,12 @@ class BalanceRule:
         return f"{type(self).__name__}({args})"
 
 
-def _never_both_skipped(train_d, train_g):
+# %% exported: never_both_skipped, MarginRule (notebooks/03_training.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
+def never_both_skipped(train_d, train_g):
+    """The blog's last rule: if both turns would be skipped, both networks train."""
     both_skipped = tf.logical_and(tf.logical_not(train_d), tf.logical_not(train_g))
     return tf.logical_or(train_d, both_skipped), tf.logical_or(train_g, both_skipped)
-
-
-class AlwaysTrainBoth(BalanceRule):
-    """Train both networks every step."""
-
-    name = "always"
-
-    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
-        return tf.constant(True), tf.constant(True)
 
 
 class MarginRule(BalanceRule):
@@ -70,12 +64,15 @@ class MarginRule(BalanceRule):
         m = self.margin
         train_d = tf.logical_not(tf.logical_or(err_real < m, err_fake < m))
         train_g = tf.logical_not(tf.logical_or(err_real > 1 - m, err_fake > 1 - m))
-        return _never_both_skipped(train_d, train_g)
+        return never_both_skipped(train_d, train_g)
 
     def get_config(self):
         return {"name": self.name, "margin": self.margin}
+# %% end of exported code
 
 
+# %% exported: SuccessRule, AlwaysTrainBoth (notebooks/03_training.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
 class SuccessRule(BalanceRule):
     """Skip the turn of the network whose success rate is above ``upper``."""
 
@@ -89,10 +86,20 @@ class SuccessRule(BalanceRule):
     def decide(self, err_real, err_fake, d_real_success, d_fake_success):
         d_too_good = tf.logical_and(d_real_success > self.upper, d_fake_success > self.upper)
         g_too_good = (1.0 - d_fake_success) > self.upper
-        return _never_both_skipped(tf.logical_not(d_too_good), tf.logical_not(g_too_good))
+        return never_both_skipped(tf.logical_not(d_too_good), tf.logical_not(g_too_good))
 
     def get_config(self):
         return {"name": self.name, "upper": self.upper}
+
+
+class AlwaysTrainBoth(BalanceRule):
+    """Train both networks every step."""
+
+    name = "always"
+
+    def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        return tf.constant(True), tf.constant(True)
+# %% end of exported code
 
 
 RULES = {rule.name: rule for rule in (MarginRule, SuccessRule, AlwaysTrainBoth)}

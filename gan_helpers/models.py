@@ -47,6 +47,8 @@ BLOG_DISCRIMINATOR = {"widths": (32, 64, 96), "kernel_size": 5, "dense_units": (
 BLOG_GENERATOR = {"widths": (256, 256, 128), "kernel_size": 5, "unpooling": "nearest"}
 
 
+# %% exported: build_discriminator (notebooks/01_discriminator.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
 def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: int = 3,
                         dense_units=(256,), conv_dropout: float = 0.2, dense_dropout: float = 0.5,
                         batch_norm: bool = False, name: str = "discriminator") -> keras.Model:
@@ -65,8 +67,8 @@ def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: 
             when D judges mixed batches of reals and fakes,
             ``GAN(d_batch="mixed")``, and not with two separate batches).
     """
-    _check_rate(conv_dropout, "conv_dropout")
-    _check_rate(dense_dropout, "dense_dropout")
+    check_rate(conv_dropout, "conv_dropout")
+    check_rate(dense_dropout, "dense_dropout")
     if image_size % (2 ** len(widths)):
         raise ValueError(f"image_size must be divisible by 2**len(widths)={2 ** len(widths)} "
                          f"(one max-pool per block). Received: image_size={image_size}")
@@ -86,6 +88,7 @@ def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: 
         x = layers.Dropout(dense_dropout, name=f"dense{i}_dropout")(x)
     logit = layers.Dense(1, name="logit")(x)
     return keras.Model(inputs, logit, name=name)
+# %% end of exported code
 
 
 def generator_start_size(image_size: int, num_blocks: int, kernel_size: int) -> int:
@@ -100,6 +103,8 @@ def generator_start_size(image_size: int, num_blocks: int, kernel_size: int) -> 
     return int(start)
 
 
+# %% exported: build_generator (notebooks/02_generator.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
 def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64, 32), kernel_size: int = 3,
                     unpooling: str = "nearest", dropout: float = 0.1, start_channels: int | None = None,
                     batch_norm: bool = True, batch_norm_momentum: float = 0.9,
@@ -121,7 +126,7 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
             convention) in the blog, not Keras' 0.99, so a generator sampled
             after a few hundred steps already uses fitting statistics.
     """
-    _check_rate(dropout, "dropout")
+    check_rate(dropout, "dropout")
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1. Received: latent_dim={latent_dim}")
     start = generator_start_size(image_size, len(widths), kernel_size)
@@ -141,6 +146,7 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
             x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"block{i}_batchnorm")(x)
     image = FullConv2D(3, kernel_size, activation="tanh", name="to_rgb")(x)
     return keras.Model(noise, image, name=name)
+# %% end of exported code
 
 
 def build_critic(image_size: int = 64, architecture: str = "exercise", **kwargs) -> keras.Model:
@@ -303,7 +309,8 @@ def feature_model(model: keras.Model, layer_names) -> keras.Model:
     return keras.Model(model.input, [model.get_layer(name).output for name in layer_names])
 
 
-def _check_rate(rate, name):
+def check_rate(rate, name):
+    """A dropout rate must be in [0, 1): a clear error otherwise (used by the builders)."""
     if not 0 <= rate < 1:
         raise ValueError(f"{name} must be in [0, 1). Received: {name}={rate}")
 

@@ -42,6 +42,56 @@ METRIC_NAMES = ("d_real_success", "d_fake_success", "g_success", "err_real", "er
                 "d_updated", "g_updated")
 
 
+# %% exported: train_step (notebooks/03_training.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
+def train_step(self, real_images):
+    """One step of the balanced GAN on a batch of real images (the steps are listed in training.py's docstring)."""
+    if isinstance(real_images, tuple):
+        real_images = real_images[0]
+    batch_size = tf.shape(real_images)[0]
+    noise = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+    bce = keras.losses.binary_crossentropy
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+        fakes = self.generator(noise, training=True)
+        if self.d_batch == "mixed":
+            logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
+            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+        else:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fakes, training=True)
+        ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
+        err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
+        err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
+        err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
+        d_loss = err_real + err_fake
+    d_real_success = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
+    d_fake_success = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
+    train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
+
+    d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+
+    def update(optimizer, tape, loss, variables):
+        def apply():
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return tf.constant(True)
+        return apply
+
+    tf.cond(train_d, update(self.d_optimizer, d_tape, d_loss, d_vars), lambda: tf.constant(False))
+    tf.cond(train_g, update(self.g_optimizer, g_tape, err_gen, g_vars), lambda: tf.constant(False))
+    self.d_skips.assign_add(tf.cast(tf.logical_not(train_d), tf.int64))
+    self.g_skips.assign_add(tf.cast(tf.logical_not(train_g), tf.int64))
+
+    # What the monitor plots. G's success is measured on the same fakes D just judged.
+    values = {
+        "d_real_success": d_real_success, "d_fake_success": d_fake_success,
+        "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
+        "err_gen": err_gen, "d_updated": tf.cast(train_d, tf.float32),
+        "g_updated": tf.cast(train_g, tf.float32),
+    }
+    return self.record(values)
+# %% end of exported code
+
+
 @keras.saving.register_keras_serializable(package="gan_helpers")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other, with a balance rule.
@@ -101,48 +151,11 @@ class GAN(keras.Model):
     def sample_noise(self, batch_size, seed=None):
         return keras.random.normal((batch_size, self.latent_dim), seed=seed)
 
-    def train_step(self, real_images):
-        if isinstance(real_images, tuple):
-            real_images = real_images[0]
-        batch_size = tf.shape(real_images)[0]
-        noise = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
-        bce = keras.losses.binary_crossentropy
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fakes = self.generator(noise, training=True)
-            if self.d_batch == "mixed":
-                logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
-                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-            else:
-                real_logits = self.discriminator(real_images, training=True)
-                fake_logits = self.discriminator(fakes, training=True)
-            ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
-            err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
-            err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
-            err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
-            d_loss = err_real + err_fake
-        d_real_success = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
-        d_fake_success = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
-        train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
+    # The training step is written in notebook 03 (the module-level train_step above).
+    train_step = train_step
 
-        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-
-        def update(optimizer, tape, loss, variables):
-            def apply():
-                optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-                return tf.constant(True)
-            return apply
-
-        tf.cond(train_d, update(self.d_optimizer, d_tape, d_loss, d_vars), lambda: tf.constant(False))
-        tf.cond(train_g, update(self.g_optimizer, g_tape, err_gen, g_vars), lambda: tf.constant(False))
-        self.d_skips.assign_add(tf.cast(tf.logical_not(train_d), tf.int64))
-        self.g_skips.assign_add(tf.cast(tf.logical_not(train_g), tf.int64))
-
-        values = {
-            "d_real_success": d_real_success, "d_fake_success": d_fake_success,
-            "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
-            "err_gen": err_gen, "d_updated": tf.cast(train_d, tf.float32),
-            "g_updated": tf.cast(train_g, tf.float32),
-        }
+    def record(self, values):
+        """Update the trackers and the last step's values; what ``train_step`` returns."""
         for name, value in values.items():
             self.trackers[name].update_state(value)
             self.last_step[name].assign(value)

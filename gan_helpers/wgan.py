@@ -7,7 +7,7 @@ reference (PyTorch)                       here
 ========================================  ========================================
 ``Diters = 100 if gen_iterations < 25     :meth:`WGAN.critic_iterations`
 or gen_iterations % 500 == 0 else 5``
-``p.data.clamp_(-0.01, 0.01)``            ``_clip`` after every critic update
+``p.data.clamp_(-0.01, 0.01)``            ``clip_weights`` after every critic update
 ``fake = Variable(netG(noisev).data)``    the critic step's fakes are made outside
                                           its tape (``tf.stop_gradient``): no
                                           backward pass through G
@@ -66,6 +66,84 @@ WGAN_METRICS = ("loss_d", "loss_g", "loss_d_real", "loss_d_fake", "wasserstein",
                 "g_updated")
 
 
+# %% exported: critic_iterations (notebooks/04_wgan.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
+def critic_iterations(self, gen_iterations):
+    """Critic steps before generator iteration ``gen_iterations`` (works on ints and tensors)."""
+    warm = gen_iterations < self.warmup_iterations
+    if self.warmup_every:
+        warm = warm | (gen_iterations % self.warmup_every == 0)
+    if isinstance(warm, bool):
+        return self.warmup_critic if warm else self.n_critic
+    return tf.where(warm, tf.constant(self.warmup_critic, tf.int64), tf.constant(self.n_critic, tf.int64))
+# %% end of exported code
+
+
+# %% exported: clip_weights, penalty (notebooks/04_wgan.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
+def clip_weights(self):
+    """WGAN: clip every critic weight to [-c, c] (the reference's ``p.data.clamp_(-0.01, 0.01)``)."""
+    if self.clip_value is None:
+        return
+    for variable in self.critic.trainable_variables:
+        variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+
+
+def penalty(self, real, fake, alpha=None):
+    """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas).
+
+    ``alpha``: one interpolation weight per sample, shape ``(batch, 1, ..., 1)`` (as many
+    axes as ``real``); drawn uniformly in [0, 1) when not given.
+    """
+    batch = tf.shape(real)[0]
+    if alpha is None:
+        alpha = keras.random.uniform((batch,) + (1,) * (len(real.shape) - 1), seed=self.noise_seed)
+    between = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(between)
+        scores = self.critic(between, training=True)
+    gradients = tf.reshape(tape.gradient(scores, between), (batch, -1))
+    norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))
+# %% end of exported code
+
+
+# %% exported: critic_step, generator_step (notebooks/04_wgan.ipynb) -- edit it there, then run
+#    python -m gan_helpers.export
+def critic_step(self, real, noise, alpha=None, scale=1.0):
+    """One critic update on ``real`` against ``generator(noise)``; returns the loss terms.
+
+    The fakes are made outside the tape and behind ``tf.stop_gradient`` (the reference
+    detaches them, ``Variable(netG(noisev).data)``), so no gradient flows into G and the
+    step runs no backward pass through it.
+    """
+    fake = tf.stop_gradient(self.generator(noise, training=True))
+    with tf.GradientTape() as tape:
+        loss_d_real = tf.reduce_mean(self.critic(real, training=True))
+        loss_d_fake = tf.reduce_mean(self.critic(fake, training=True))
+        loss_d = loss_d_real - loss_d_fake
+        penalty = self.penalty(real, fake, alpha) if self.gradient_penalty else tf.constant(0.0)
+        critic_objective = scale * (loss_d + self.gradient_penalty * penalty)
+    grads = tape.gradient(critic_objective, self.critic.trainable_variables)
+    self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
+    self.clip_weights()
+    self.critic_steps.assign_add(1)
+    return loss_d, loss_d_real, loss_d_fake, penalty
+
+
+def generator_step(self, noise, scale=1.0):
+    """One generator update on ``noise`` (the caller draws it fresh); returns ``Loss_G``."""
+    with tf.GradientTape() as g_tape:
+        loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
+        objective = scale * loss_g
+    g_grads = g_tape.gradient(objective, self.generator.trainable_variables)
+    self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+    self.gen_iterations.assign_add(1)
+    self.critic_steps.assign(0)
+    return loss_g
+# %% end of exported code
+
+
 @keras.saving.register_keras_serializable(package="gan_helpers")
 class WGAN(keras.Model):
     """A generator and a critic trained as in the WGAN reference code (or WGAN-GP).
@@ -110,7 +188,7 @@ class WGAN(keras.Model):
             self.g_optimizer = g_optimizer or keras.optimizers.RMSprop(5e-5)
         self.d_optimizer.build(self.critic.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-        self._clip()
+        self.clip_weights()
         # Both sub-models are built; fit() must not try to build this model by calling it on images.
         self.built = True
 
@@ -124,14 +202,7 @@ class WGAN(keras.Model):
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
 
-    def critic_iterations(self, gen_iterations):
-        """Critic steps before generator iteration ``gen_iterations`` (works on ints and tensors)."""
-        warm = gen_iterations < self.warmup_iterations
-        if self.warmup_every:
-            warm = warm | (gen_iterations % self.warmup_every == 0)
-        if isinstance(warm, bool):
-            return self.warmup_critic if warm else self.n_critic
-        return tf.where(warm, tf.constant(self.warmup_critic, tf.int64), tf.constant(self.n_critic, tf.int64))
+    critic_iterations = critic_iterations
 
     def generator_turn_next(self) -> bool:
         """Whether the next critic step completes this generator iteration's critic steps."""
@@ -155,63 +226,17 @@ class WGAN(keras.Model):
         self.train_function = train_function
         return train_function
 
-    def _clip(self):
-        if self.clip_value is None:
-            return
-        for variable in self.critic.trainable_variables:
-            variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+    clip_weights = clip_weights
 
-    def penalty(self, real, fake, alpha=None):
-        """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas).
-
-        ``alpha``: one interpolation weight per sample, shape ``(batch, 1, ..., 1)`` (as many
-        axes as ``real``); drawn uniformly in [0, 1) when not given.
-        """
-        batch = tf.shape(real)[0]
-        if alpha is None:
-            alpha = keras.random.uniform((batch,) + (1,) * (len(real.shape) - 1), seed=self.noise_seed)
-        between = real + alpha * (fake - real)
-        with tf.GradientTape() as tape:
-            tape.watch(between)
-            scores = self.critic(between, training=True)
-        gradients = tf.reshape(tape.gradient(scores, between), (batch, -1))
-        norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + 1e-12)
-        return tf.reduce_mean(tf.square(norms - 1.0))
+    penalty = penalty
 
     def draw_noise(self, batch):
         """A fresh batch of N(0, 1) noise from the model's seed generator."""
         return keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
 
-    def critic_step(self, real, noise, alpha=None, scale=1.0):
-        """One critic update on ``real`` against ``generator(noise)``; returns the loss terms.
+    critic_step = critic_step
 
-        The fakes are made outside the tape and behind ``tf.stop_gradient`` (the reference
-        detaches them, ``Variable(netG(noisev).data)``), so no gradient flows into G and the
-        step runs no backward pass through it.
-        """
-        fake = tf.stop_gradient(self.generator(noise, training=True))
-        with tf.GradientTape() as tape:
-            loss_d_real = tf.reduce_mean(self.critic(real, training=True))
-            loss_d_fake = tf.reduce_mean(self.critic(fake, training=True))
-            loss_d = loss_d_real - loss_d_fake
-            penalty = self.penalty(real, fake, alpha) if self.gradient_penalty else tf.constant(0.0)
-            critic_objective = scale * (loss_d + self.gradient_penalty * penalty)
-        grads = tape.gradient(critic_objective, self.critic.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
-        self._clip()
-        self.critic_steps.assign_add(1)
-        return loss_d, loss_d_real, loss_d_fake, penalty
-
-    def generator_step(self, noise, scale=1.0):
-        """One generator update on ``noise`` (the caller draws it fresh); returns ``Loss_G``."""
-        with tf.GradientTape() as g_tape:
-            loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
-            objective = scale * loss_g
-        g_grads = g_tape.gradient(objective, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-        self.gen_iterations.assign_add(1)
-        self.critic_steps.assign(0)
-        return loss_g
+    generator_step = generator_step
 
     def train_step(self, data):
         noise = alpha = g_noise = None

@@ -1,0 +1,84 @@
+"""One source: the exercise's code is written in the notebooks and exported into gan_helpers."""
+
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+
+from gan_helpers import balance, export, models, training, wgan
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def code_cells(name):
+    cells = json.loads((NOTEBOOKS / name).read_text())["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+
+
+def test_the_package_is_exactly_what_the_notebooks_export():
+    assert export.differences() == [], "run `python -m gan_helpers.export` after editing an exported cell"
+
+
+@pytest.mark.parametrize("notebook, functions", [
+    ("01_discriminator.ipynb", [models.build_discriminator]),
+    ("02_generator.ipynb", [models.build_generator]),
+    ("03_training.ipynb", [training.GAN.train_step, balance.MarginRule, balance.SuccessRule,
+                           balance.AlwaysTrainBoth]),
+    ("04_wgan.ipynb", [wgan.WGAN.critic_step, wgan.WGAN.generator_step, wgan.WGAN.penalty,
+                       wgan.WGAN.clip_weights, wgan.WGAN.critic_iterations]),
+])
+def test_what_the_package_runs_is_written_in_a_notebook_cell(notebook, functions):
+    cells = code_cells(notebook)
+    for function in functions:
+        source = inspect.getsource(function).rstrip("\n")  # a cell keeps no final newline
+        assert any(source in cell for cell in cells), f"{function.__qualname__} is not in {notebook}"
+
+
+def test_every_exported_cell_names_its_module_and_defines_something():
+    cells = export.exported_cells()
+    modules = {cell.module.name for cell in cells}
+    assert {"models.py", "training.py", "balance.py", "wgan.py"} <= modules
+    assert all(cell.names for cell in cells)
+
+
+def _project(tmp_path, cell_code, module_code):
+    module = tmp_path / "mod.py"
+    module.write_text(module_code)
+    notebook = tmp_path / "nb.ipynb"
+    notebook.write_text(json.dumps({"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# title"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": [f"#| export {module}\n", cell_code]},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return module, notebook
+
+
+REGION = ("import math\n\n"
+          "# %% exported: area (nb.ipynb) -- edit it there, then run\n"
+          "#    python -m gan_helpers.export\n"
+          "def area(r):\n    return math.pi * r * r\n"
+          "# %% end of exported code\n\nTAIL = 1\n")
+
+
+def test_an_edited_cell_is_drift_until_exported(tmp_path):
+    module, notebook = _project(tmp_path, "def area(r):\n    return math.pi * r ** 2\n", REGION)
+    assert export.differences([notebook]) == [f"area: {module} differs from {notebook}"]
+    assert export.export([notebook]) == ["area"]
+    assert export.differences([notebook]) == []
+    text = module.read_text()
+    assert "return math.pi * r ** 2\n# %% end of exported code\n\nTAIL = 1\n" in text
+    assert text.startswith("import math\n\n# %% exported: area (") and text.count("# %% exported") == 1
+    namespace = {}
+    exec(compile(text, str(module), "exec"), namespace)
+    assert namespace["area"](2) == pytest.approx(12.566370614359172)
+    assert export.export([notebook]) == []  # nothing left to change
+
+
+def test_a_cell_without_a_region_or_definition_is_a_clear_error(tmp_path):
+    _, notebook = _project(tmp_path, "def volume(r):\n    return r\n", REGION)
+    with pytest.raises(ValueError, match="no region for 'volume'"):
+        export.differences([notebook])
+    _, notebook = _project(tmp_path, "x = 1\n", REGION)
+    with pytest.raises(ValueError, match="defines no function or class"):
+        export.exported_cells([notebook])
