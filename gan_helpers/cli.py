@@ -69,6 +69,17 @@ def _image_size(text: str) -> int:
     return value
 
 
+def _ema_decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a number from 0 up to (not including) 1, e.g. 0.999 "
+                                         f"(0: no averaged generator). Received: {text!r}")
+    return value
+
+
 def _crop(text: str):
     from gan_helpers import data
 
@@ -149,8 +160,11 @@ def _train_config(args) -> tuple[dict, str]:
     source = data.find_data_dir(args.data)
     # --architecture sets both networks; --config can still set either one.
     networks = {"generator_architecture": args.architecture, "critic": args.architecture} if args.architecture else {}
+    # The issue-15 settings only when given, so the run settings' defaults stay in one place (runs.default_config).
+    quality = {key: value for key, value in (("ema_decay", args.ema_decay), ("mirror", args.mirror),
+                                             ("precision", args.precision)) if value is not None}
     config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
-              "model": args.model, "crop": _crop_or_default(args), **networks, **overrides}
+              "model": args.model, "crop": _crop_or_default(args), **networks, **quality, **overrides}
     files.check_new_run_folder(out)
     return config, out
 
@@ -163,6 +177,10 @@ def _cmd_train(args) -> int:
     if args.resume:
         if args.out or args.config:
             raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
+        given = [flag for flag, value in (("--ema-decay", args.ema_decay), ("--mirror", args.mirror),
+                                          ("--precision", args.precision)) if value is not None]
+        if given:
+            raise ValueError(f"--resume continues a run with its own settings; drop {', '.join(given)}.")
         if not (Path(args.resume) / "config.json").exists():
             raise FileNotFoundError(f"{args.resume} is not a run folder (no config.json); "
                                     "check the path, or start a new run with --out.")
@@ -275,6 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "DCGAN_G and DCGAN_D (a GAN keeps the exercise's D); dcgan needs --size 16, 32, 64 or 128 "
                         "(default: exercise)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the noise and the shuffling (default 0)")
+    p.add_argument("--ema-decay", type=_ema_decay, metavar="D",
+                   help="also keep an averaged generator, a moving average of G's weights with decay D (e.g. "
+                        "0.999, warmed up from 0.1); samples, metrics and generator.keras then use it "
+                        "(default: 0, none)")
+    p.add_argument("--mirror", action="store_true", default=None,
+                   help="flip half of the training faces left-right each epoch (default: no flips)")
+    p.add_argument("--precision", choices=["float32", "bfloat16"],
+                   help="compute in float32, or in bfloat16 with float32 weights, optimizer state and losses "
+                        "(mixed precision; faster only where the hardware has bfloat16 units) (default: float32)")
     p.add_argument("--out", help="run folder, new or empty (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     p.add_argument("--config", help='JSON of further settings, e.g. \'{"generator": {"widths": [64, 32, 16]}}\'')

@@ -3,7 +3,7 @@
 A run folder holds::
 
     config.json           what was trained, how (enough to rebuild everything)
-    checkpoint.npz        both models, both optimizers, the step, all RNG state
+    checkpoint.npz        both models, both optimizers, the step, all RNG state (and the averaged G)
     history.csv           one row per epoch: the mean of every metric, skips, minutes
     steps.csv             one row per step: the raw values the live plot draws
     samples/epoch_NNN.png the fixed latent batch after each epoch
@@ -12,8 +12,15 @@ A run folder holds::
 
 Exact resume: every source of randomness lives in a variable that the
 checkpoint stores (the noise and dropout seed generators), and each epoch's
-shuffle is seeded by ``seed + epoch``, so a run stopped after epoch k and
-resumed ends with the same weights as one that never stopped (on the CPU).
+shuffle (and, with ``mirror``, its flips) is seeded by ``seed + epoch``, so a
+run stopped after epoch k and resumed ends with the same weights as one that
+never stopped (on the CPU).
+
+With ``ema_decay`` set, the run also keeps an averaged generator
+(:mod:`gan_helpers.averaging`): the samples, the monitor's fixed batch, the
+snapshots, the metrics of :func:`train_and_evaluate` and ``generator.keras``
+come from it, while the checkpoint keeps the raw generator (the one that
+trains) and the average, for an exact resume.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import data, files, metrics, models, plots  # noqa: E402
+from gan_helpers import averaging, data, files, metrics, models, plots  # noqa: E402
 
 CHECKPOINT = "checkpoint.npz"
 #: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces'.
@@ -72,6 +79,15 @@ def default_config(**overrides) -> dict:
         # Training faces loaded from data_dir: the people held out for evaluation (data.split_by_person,
         # seed 0) are left out, so `evaluate` compares with people the run never saw. 0 trains on all.
         "holdout": data.EVALUATION_HOLDOUT,
+        # The averaged generator (gan_helpers.averaging): the largest decay of the moving average of G's
+        # weights, e.g. 0.999; 0 or None trains without one. When set, samples, the monitor, snapshots,
+        # metrics and generator.keras use the average; the checkpoint keeps both.
+        "ema_decay": None,
+        # Random left-right flips of the training faces (ProGAN's mirror augmentation), seeded per epoch.
+        "mirror": False,
+        # "float32", or "bfloat16": the models compute in bfloat16 (Keras' "mixed_bfloat16" policy) while
+        # their weights, the optimizers' state, the losses and the success rates stay float32.
+        "precision": "float32",
     }
     unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
     if unknown:
@@ -88,15 +104,59 @@ def default_config(**overrides) -> dict:
     data.check_image_size(config["image_size"])
     if not 0 <= config["holdout"] < 1:
         raise ValueError(f"holdout must be a fraction in [0, 1). Received: holdout={config['holdout']}")
+    if config["ema_decay"] == 0:
+        config["ema_decay"] = None  # 0 turns averaging off, as None does; one value, so configs compare equal
+    if config["ema_decay"] is not None:
+        try:
+            averaging.check_max_decay(config["ema_decay"])
+        except ValueError:
+            raise ValueError("ema_decay must be a number in [0, 1) (0 or None: no averaged generator), "
+                             f"e.g. 0.999. Received: ema_decay={config['ema_decay']!r}") from None
+    if not isinstance(config["mirror"], bool):
+        raise ValueError(f"mirror must be true or false. Received: mirror={config['mirror']!r}")
+    if config["precision"] not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}. "
+                         f"Received: precision={config['precision']!r}")
     return config
 
 
 #: What a run can train, with each one's reference learning rate.
 MODELS = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
 
+#: The precisions a run can compute in, with the Keras dtype policy its models are built under.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
 
 def build(config: dict):
-    """The GAN (compiled) that ``config`` describes."""
+    """The GAN (compiled) that ``config`` describes.
+
+    The models are built under the dtype policy of ``config["precision"]``
+    (:data:`PRECISIONS`), set only while they are built: Keras reads the
+    global policy when a layer is created, so the previous policy is put
+    back afterwards and nothing built later is affected. Under
+    ``"mixed_bfloat16"`` Keras keeps every variable in float32 (layers cast
+    their weights to bfloat16 when they compute), so the optimizers' state is
+    float32 too; the outputs of G and D are cast back to float32 by a
+    final float32 ``Activation("linear")`` (Keras' mixed-precision advice),
+    so the losses and success rates of the training steps are float32.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(PRECISIONS[config.get("precision", "float32")])
+    try:
+        return _build(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_output(model):
+    """``model`` with its output cast to float32 by one more layer (no variables: the checkpoint is unchanged)."""
+    if model.layers[-1].compute_dtype == "float32":
+        return model
+    output = keras.layers.Activation("linear", dtype="float32", name="float32_output")(model.output)
+    return keras.Model(model.input, output, name=model.name)
+
+
+def _build(config: dict):
     from gan_helpers import balance, training
 
     from gan_helpers import wgan
@@ -104,14 +164,14 @@ def build(config: dict):
     keras.utils.set_random_seed(config["seed"])
     size, latent = config["image_size"], config["latent_dim"]
     build_generator = models.GENERATORS[config["generator_architecture"]]
-    generator = build_generator(latent_dim=latent, image_size=size, **config["generator"])
+    generator = _float32_output(build_generator(latent_dim=latent, image_size=size, **config["generator"]))
     d_lr = config["d_learning_rate"] or MODELS[config["model"]]
     g_lr = config["g_learning_rate"] or MODELS[config["model"]]
     if config["model"] in ("wgan", "wgan-gp"):
         critic_kwargs = dict(config["discriminator"])
         if config["critic"] == "dcgan":  # the reference: batch norm with clipping; WGAN-GP must not have it
             critic_kwargs.setdefault("batch_norm", config["model"] == "wgan")
-        critic = models.build_critic(size, architecture=config["critic"], **critic_kwargs)
+        critic = _float32_output(models.build_critic(size, architecture=config["critic"], **critic_kwargs))
         model = wgan.WGAN(generator, critic, seed=config["seed"],
                           **({"clip_value": None, "gradient_penalty": 10.0, "warmup_iterations": 0,
                               "warmup_every": 0} if config["model"] == "wgan-gp" else {}))
@@ -121,7 +181,7 @@ def build(config: dict):
         else:
             model.compile(keras.optimizers.RMSprop(d_lr), keras.optimizers.RMSprop(g_lr))
         return model
-    discriminator = models.build_discriminator(image_size=size, **config["discriminator"])
+    discriminator = _float32_output(models.build_discriminator(image_size=size, **config["discriminator"]))
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
     gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
                        seed=config["seed"], d_batch=config["d_batch"])
@@ -133,7 +193,7 @@ def build(config: dict):
 # Checkpoints: every variable, by position, checked by name.
 
 
-def _state_variables(gan):
+def _state_variables(gan, average=None):
     groups = {
         "generator": gan.generator.variables,
         "discriminator": (gan.critic if hasattr(gan, "critic") else gan.discriminator).variables,
@@ -141,6 +201,8 @@ def _state_variables(gan):
         "d_optimizer": gan.d_optimizer.variables,
         "gan": gan.state_variables(),
     }
+    if average is not None:  # only then: a run without averaging keeps the layout checkpoints always had
+        groups["averaged_generator"] = average.state_variables()
     # Keyed by position: auto-generated variable names (seed_generator_6, ...) differ between processes.
     return [(f"{group}/{i:04d}", v) for group, variables in groups.items() for i, v in enumerate(variables)]
 
@@ -152,8 +214,11 @@ class CheckpointError(ValueError):
     """A checkpoint file is damaged or does not belong to this model."""
 
 
-def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None) -> Path:
+def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None, average=None) -> Path:
     """Write every variable, ``progress`` (epoch, step, ...) and the history atomically.
+
+    ``average`` (a :class:`gan_helpers.averaging.GeneratorAverage`) adds the
+    averaged generator's variables and update count, for an exact resume.
 
     The checkpoint is the run's single record: ``history`` (one dict per
     epoch) and ``steps`` (one dict per step) are stored in it too, so the
@@ -161,7 +226,8 @@ def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None
     kept as ``checkpoint.previous.npz``, for :func:`load_checkpoint` to fall
     back to if the new one is ever damaged.
     """
-    arrays = {name: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for name, v in _state_variables(gan)}
+    arrays = {name: np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+              for name, v in _state_variables(gan, average)}
     records = {"progress": progress, "history": history or [],
                "step_keys": list(dict.fromkeys(k for row in (steps or []) for k in row))}
     arrays["__progress__"] = np.frombuffer(json.dumps(records["progress"]).encode(), np.uint8)
@@ -178,7 +244,7 @@ def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None
     return path
 
 
-def _read_checkpoint(gan, path: Path) -> dict:
+def _read_checkpoint(gan, path: Path, average=None) -> dict:
     """Every array of a checkpoint, checked against ``gan``; a clear :class:`CheckpointError` if damaged."""
     if not zipfile.is_zipfile(path):  # empty, random bytes, or cut before the zip's directory
         raise CheckpointError(f"The checkpoint {path} is damaged or incomplete ({path.stat().st_size:,} bytes, "
@@ -190,7 +256,7 @@ def _read_checkpoint(gan, path: Path) -> dict:
         # Flipped bytes (Bad CRC-32, BadZipFile) or a damaged member: all the same to the user.
         raise CheckpointError(f"The checkpoint {path} is damaged and cannot be read "
                               f"({type(error).__name__}: {' '.join(str(error).split())[:80]})") from None
-    mismatched = [n for n, v in _state_variables(gan)
+    mismatched = [n for n, v in _state_variables(gan, average)
                   if n not in contents or tuple(contents[n].shape) != tuple(v.shape)]
     if mismatched or "__progress__" not in contents:
         raise CheckpointError(f"The checkpoint {path} does not match this model ({len(mismatched)} variables "
@@ -198,8 +264,10 @@ def _read_checkpoint(gan, path: Path) -> dict:
     return contents
 
 
-def load_checkpoint(gan, run_dir: Path) -> dict:
+def load_checkpoint(gan, run_dir: Path, average=None) -> dict:
     """Restore every variable; returns the saved progress, with ``history`` and ``steps`` if stored.
+
+    ``average``: the run's averaged generator, if it has one (restored too).
 
     A damaged ``checkpoint.npz`` falls back to ``checkpoint.previous.npz``
     (one epoch earlier) with a warning that says so; if neither can be
@@ -212,10 +280,10 @@ def load_checkpoint(gan, run_dir: Path) -> dict:
     try:
         if not path.exists():  # interrupted between keeping the previous one and writing the new one
             raise CheckpointError(f"The checkpoint {path} is missing")
-        contents = _read_checkpoint(gan, path)
+        contents = _read_checkpoint(gan, path, average)
     except CheckpointError as error:
         try:
-            contents = _read_checkpoint(gan, previous) if previous.exists() else None
+            contents = _read_checkpoint(gan, previous, average) if previous.exists() else None
         except CheckpointError:
             contents = None
         if contents is None:
@@ -224,8 +292,10 @@ def load_checkpoint(gan, run_dir: Path) -> dict:
                                   "is still usable).") from None
         warnings.warn(f"{error}; resuming from the previous checkpoint {previous} instead "
                       "(one epoch earlier).", stacklevel=2)
-    for name, variable in _state_variables(gan):
+    for name, variable in _state_variables(gan, average):
         variable.assign(contents[name])
+    if average is not None:
+        average.statistics_stale = True
     progress = json.loads(contents["__progress__"].tobytes().decode())
     if "__history__" in contents:
         progress["history"] = json.loads(contents["__history__"].tobytes().decode())
@@ -270,7 +340,7 @@ class Snapshots(keras.callbacks.Callback):
             minutes = self.pending.pop(0)
             folder = self.run.run_dir / "snapshots"
             folder.mkdir(exist_ok=True)
-            save_model(self.run.gan.generator, folder / f"generator_{minutes:g}min.keras")
+            save_model(self.run.generator(), folder / f"generator_{minutes:g}min.keras")
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -382,6 +452,10 @@ class Run:
         self.config = default_config(**config)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.gan = build(self.config)
+        # The averaged generator, if the run has one: made after build(), from G's initial weights.
+        self.average = (averaging.GeneratorAverage(self.gan.generator, self.config["ema_decay"],
+                                                   seed=self.config["seed"] + 20_000)
+                        if self.config["ema_decay"] else None)
         self.images = images
         self.epoch = 0
         self.seconds = 0.0
@@ -436,7 +510,7 @@ class Run:
         if not (run_dir / CHECKPOINT).exists() and not (run_dir / PREVIOUS_CHECKPOINT).exists():
             print(f"{run_dir} has no checkpoint yet (stopped in its first epoch); starting it from epoch 0.")
             return run
-        progress = load_checkpoint(run.gan, run_dir)
+        progress = load_checkpoint(run.gan, run_dir, run.average)
         run.epoch, run.seconds = progress["epoch"], progress["seconds"]
         if "history" in progress:
             run.history, run.steps = progress["history"], progress["steps_rows"]
@@ -474,17 +548,20 @@ class Run:
 
     def title(self) -> str:
         rule = f" · balance {self.config['balance']}" if self.config["model"] == "gan" else ""
+        rule += f" · averaged G ({self.config['ema_decay']:g})" if self.average is not None else ""
         return (f"{self.config['model']}{rule} · epoch {self.epoch} · "
                 f"{self.seconds / 60:.1f} min · step {len(self.steps)}")
 
     # -- training -------------------------------------------------------------
 
     def train(self, epochs: int | None = None, minutes: float | None = None, verbose: int = 1,
-              live: bool = False, live_every_steps: int = 0, snapshot_minutes=()) -> list[dict]:
+              live: bool = False, live_every_steps: int = 0, snapshot_minutes=(), callbacks=()) -> list[dict]:
         """Train until ``epochs`` (total, counting earlier ones) or ``minutes`` more have passed.
 
         ``snapshot_minutes`` saves the generator to ``snapshots/`` in the run
         folder when the run's total training time passes each value.
+        ``callbacks``: more Keras callbacks, called after the run's own (the
+        averaged generator, if any, is already updated when they see a step).
 
         Ctrl-C stops cleanly: models and history stay in memory and are
         saved to the run folder. A NaN loss raises :class:`TrainingDiverged`
@@ -496,7 +573,9 @@ class Run:
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
         budget, nan_guard = StopAtBudget(deadline), StopOnNaN()
         monitor = Monitor(self, live=live, every_steps=live_every_steps)
-        callbacks = [monitor, nan_guard, budget]
+        extra_callbacks, callbacks = list(callbacks), [monitor, nan_guard, budget]
+        if self.average is not None:
+            callbacks.insert(0, averaging.UpdateAverage(self.average))
         if verbose:
             steps_per_epoch = len(self.images) // self.config["batch_size"]
             callbacks.append(ProgressBar(self, epochs=epochs, minutes=minutes, steps_per_epoch=steps_per_epoch))
@@ -504,11 +583,12 @@ class Run:
             if self.run_dir is None:
                 raise ValueError("snapshot_minutes needs a run folder (run_dir).")
             callbacks.append(Snapshots(self, snapshot_minutes))
+        callbacks += extra_callbacks
         self.interrupted = False
         try:
             while (epochs is None or self.epoch < epochs) and not budget.hit:
                 dataset = data.make_dataset(self.images, self.config["batch_size"],
-                                            seed=self.config["seed"] + self.epoch)
+                                            seed=self.config["seed"] + self.epoch, mirror=self.config["mirror"])
                 started = time.monotonic()
                 steps_before = len(self.steps)
                 self.gan.fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
@@ -535,7 +615,7 @@ class Run:
         message = (f"A loss became NaN or infinite at step {bad_step + 1} of epoch {self.epoch + 1}; "
                    "training stopped. Try lower learning rates.")
         if self.run_dir is not None and (self.run_dir / CHECKPOINT).exists():
-            progress = load_checkpoint(self.gan, self.run_dir)
+            progress = load_checkpoint(self.gan, self.run_dir, self.average)
             self.steps = self.steps[:progress["steps"]]
             message += f" The last good checkpoint (epoch {progress['epoch']}) is kept and restored in memory."
         raise TrainingDiverged(message)
@@ -570,7 +650,7 @@ class Run:
                 # made to match it again (Run.resume rewrites them from the checkpoint).
                 save_checkpoint(self.gan, self.run_dir, {"epoch": self.epoch, "steps": len(self.steps),
                                                          "seconds": self.seconds},
-                                history=self.history, steps=self.steps)
+                                history=self.history, steps=self.steps, average=self.average)
             self._write_csvs()
         monitor.draw(self.last_samples)
 
@@ -580,14 +660,33 @@ class Run:
 
     # -- using the result -----------------------------------------------------
 
-    def sample(self, noise) -> np.ndarray:
-        """uint8 images from the generator in inference mode."""
-        return plots.as_uint8(self.gan.generator.predict(np.asarray(noise, np.float32), verbose=0,
-                                                         batch_size=256))
+    def generator(self, averaged: bool | None = None):
+        """The generator the run samples, measures and saves: the averaged one if the run has one.
 
-    def save_generator(self, path=None) -> Path:
+        ``averaged=False`` gives the raw generator (the one trained, and kept in
+        the checkpoint), ``True`` the averaged one (an error without averaging),
+        ``None`` the averaged one when there is one.
+        """
+        if averaged and self.average is None:
+            raise ValueError("This run has no averaged generator; set ema_decay (e.g. 0.999, "
+                             "or --ema-decay 0.999) to train with one. Received: averaged=True")
+        if averaged is False or self.average is None:
+            return self.gan.generator
+        return self.average.model
+
+    def sample(self, noise, averaged: bool | None = None) -> np.ndarray:
+        """uint8 images from the generator in inference mode (``averaged``: see :meth:`generator`).
+
+        ``run.sample(noise, averaged=False)`` next to ``run.sample(noise)`` shows
+        the raw and the averaged generator side by side.
+        """
+        generator = self.generator(averaged)
+        return plots.as_uint8(generator.predict(np.asarray(noise, np.float32), verbose=0, batch_size=256))
+
+    def save_generator(self, path=None, averaged: bool | None = None) -> Path:
+        """Save the generator (the averaged one if the run has one) to ``generator.keras`` or ``path``."""
         path = Path(path) if path is not None else self.run_dir / "generator.keras"
-        save_model(self.gan.generator, path)
+        save_model(self.generator(averaged), path)
         return path
 
 
@@ -601,13 +700,19 @@ def save_model(model, path) -> Path:
 def upgrade_config(config: dict) -> dict:
     """A stored run's settings, completed for what changed since it was written.
 
-    Runs written before ``holdout`` existed trained on every face. Runs
+    Runs written before ``holdout`` existed trained on every face; runs
+    written before ``ema_decay``, ``mirror`` and ``precision`` existed had no
+    averaged generator, no mirrored faces and computed in float32. Runs
     written before ``generator_architecture`` existed used the exercise's
     generator, and their exercise critic had build_discriminator's dropout
     (0.2, 0.5), which ``build_critic`` no longer adds by default: keep it, so
     the rebuilt critic is the one that was trained (and its checkpoint fits).
     """
     config = {**config}
+    # Settings added since: runs stored before them trained without them (whatever the defaults become).
+    config.setdefault("ema_decay", None)
+    config.setdefault("mirror", False)
+    config.setdefault("precision", "float32")
     if "holdout" not in config:
         config["holdout"] = 0.0  # runs from before the holdout setting trained on every face
     if "generator_architecture" in config:
@@ -671,7 +776,8 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
     """Train one short run per config for the same minutes; evaluate each on the same held-out faces.
 
     Returns ``(runs, metrics, samples)``, each a dict by config name. The
-    face rate is left out when fewer than 50 images are evaluated. For a GAN
+    face rate is left out when fewer than 50 images are evaluated. A run with
+    ``ema_decay`` is evaluated with its averaged generator. For a GAN
     the metrics also hold D's success in inference mode
     (:func:`metrics.discriminator_success`): on faces it trained on
     (``d_on_train_faces``), on held-out faces (``d_on_heldout_faces``) and

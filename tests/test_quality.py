@@ -1,0 +1,425 @@
+"""Faces near the real floor (issue 15): the averaged generator, mirrored faces, bfloat16, their settings.
+
+Every expected value is recomputed here with numpy (the moving average from
+the raw weights recorded after each step, the batch norm statistics from
+the layers' inputs, the flips from the unflipped pipeline) or taken from an
+independent model (a float32 twin of a bfloat16 model).
+"""
+
+import contextlib
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from gan_helpers import averaging, cli, data, runs
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
+         "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)}}
+
+
+@contextlib.contextmanager
+def tiny_models():
+    """Tiny test models may draw near-constant images: the monitor's collapse warning may come or not.
+
+    (Whether it comes depends on the seed and the settings, and no test here is about it; tests/test_faults.py
+    asserts the warning itself.)
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Possible mode collapse", category=UserWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    from gan_helpers.synthetic import make_face_folder
+
+    folder = make_face_folder(tmp_path_factory.mktemp("q") / "faces", people=8, per_person=12, size=96)
+    return data.load_faces(folder, 32, crop=0, cache_dir=tmp_path_factory.mktemp("c"), progress=False)
+
+
+class RecordSteps(keras.callbacks.Callback):
+    """After every step: the raw generator's trainable weights and whether the step updated G."""
+
+    def __init__(self, generator):
+        super().__init__()
+        self.generator = generator
+        self.weights, self.g_updated = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.weights.append([v.numpy().astype(np.float64) for v in self.generator.trainable_variables])
+        self.g_updated.append(float(self.model.last_step["g_updated"].numpy()) > 0)
+
+
+def assert_images_close(a, b):
+    """uint8 images from two ways of running the same model: equal up to one level of rounding."""
+    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def numpy_average(initial, recorded, g_updated, max_decay):
+    """The warmed-up exponential moving average, in float64, over the steps that updated G."""
+    average = [w.astype(np.float64) for w in initial]
+    t = 0
+    for weights, updated in zip(recorded, g_updated):
+        if not updated:
+            continue
+        decay = min(max_decay, (1 + t) / (10 + t))
+        average = [decay * a + (1 - decay) * w for a, w in zip(average, weights)]
+        t += 1
+    return average, t
+
+
+# -- the averaged generator ----------------------------------------------------
+
+def test_warmup_decay_follows_the_formula():
+    assert [averaging.warmup_decay(t, 0.999) for t in (0, 1, 90)] == [0.1, 2 / 11, 91 / 100]
+    assert averaging.warmup_decay(10_000, 0.999) == 0.999
+    assert averaging.warmup_decay(5, 0.2) == 0.2
+    with pytest.raises(ValueError, match=r"max_decay must be a number in \(0, 1\).*Received: max_decay=1"):
+        averaging.GeneratorAverage(runs.build(runs.default_config(**SMALL)).generator, 1)
+
+
+@pytest.mark.parametrize("settings, max_decay, epochs", [
+    ({"balance": "always"}, 0.5, 3),    # G updated at every step; the cap is reached after 8 updates
+    ({"balance": "margin"}, 0.9, 3),    # the balance rule skips some of G's turns: those steps are not averaged
+    ({"model": "wgan-gp"}, 0.5, 6),     # 5 critic steps per generator step
+])
+def test_the_averaged_generator_is_the_moving_average_of_the_raw_weights(drawn, settings, max_decay, epochs):
+    run = runs.Run({**SMALL, **settings, "ema_decay": max_decay, "seed": 2}, None, images=drawn[:64])
+    initial = [v.numpy() for v in run.gan.generator.trainable_variables]
+    recorder = RecordSteps(run.gan.generator)
+    with tiny_models():
+        run.train(epochs=epochs, verbose=0, callbacks=[recorder])
+    expected, updates = numpy_average(initial, recorder.weights, recorder.g_updated, max_decay)
+    assert len(recorder.weights) == len(run.steps) == epochs * 4
+    if settings.get("balance") != "always":
+        assert 0 < updates < len(run.steps), "this case must have steps with and without a generator update"
+    assert int(run.average.updates.numpy()) == updates
+    averaged = run.average.averaged.trainable_variables
+    assert len(averaged) == len(expected)
+    for got, want, raw in zip(averaged, expected, recorder.weights[-1]):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    # Not trivially the raw generator: the last raw weights differ from the average.
+    assert any(not np.allclose(g.numpy(), r, rtol=1e-3, atol=1e-5) for g, r in zip(averaged, recorder.weights[-1]))
+
+
+def test_averaging_leaves_the_training_itself_unchanged(drawn):
+    plain = runs.Run({**SMALL, "seed": 5}, None, images=drawn[:64])
+    averaged = runs.Run({**SMALL, "seed": 5, "ema_decay": 0.9}, None, images=drawn[:64])
+    with tiny_models():
+        plain.train(epochs=2, verbose=0)
+    with tiny_models():
+        averaged.train(epochs=2, verbose=0)
+    for a, b in zip(plain.gan.generator.variables + plain.gan.discriminator.variables,
+                    averaged.gan.generator.variables + averaged.gan.discriminator.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert plain.steps == averaged.steps
+
+
+def test_batch_norm_statistics_of_the_average_are_its_own(drawn):
+    run = runs.Run({**SMALL, "balance": "always", "seed": 6, "ema_decay": 0.9}, None, images=drawn[:64])
+    with tiny_models():
+        run.train(epochs=2, verbose=0)
+    average = run.average
+    layers = averaging.batch_norm_layers(average.averaged)
+    assert len(layers) == 3  # the projection's and each block's
+    others = [v for v in average.averaged.non_trainable_variables if "seed_generator" in v.path]
+    seed_states = [v.numpy() for v in others]
+    model = average.model  # refreshes the statistics
+    got = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in layers]
+    # The pass in training mode put the dropout seed states back: the statistics depend on the weights alone.
+    for variable, before in zip(others, seed_states):
+        np.testing.assert_array_equal(variable.numpy(), before)
+    # Independently: each layer's inputs, with the averaged model in training mode on the same noise batches
+    # (the same dropout masks, as the seed states start where the refresh started), then numpy moments.
+    inputs = keras.Model(model.input, [layer.input for layer in layers])
+    per_batch = [[x.numpy().astype(np.float64) for x in inputs(noise, training=True)]
+                 for noise in average.statistics_noise]
+    for i, (mean, variance) in enumerate(got):
+        axes = tuple(range(per_batch[0][i].ndim - 1))
+        want_mean = np.mean([batch[i].mean(axis=axes) for batch in per_batch], axis=0)
+        want_variance = np.mean([batch[i].var(axis=axes) for batch in per_batch], axis=0)
+        np.testing.assert_allclose(mean, want_mean, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(variance, want_variance, rtol=1e-3, atol=1e-5)
+        raw = run.gan.generator.get_layer(layers[i].name)
+        assert not np.allclose(raw.moving_mean.numpy(), mean, rtol=1e-3, atol=1e-5), "not a copy of the raw G's"
+
+
+def test_sampling_saving_and_snapshots_use_the_averaged_generator(drawn, tmp_path, monkeypatch):
+    saved = []
+    real_save_model = runs.save_model
+    monkeypatch.setattr(runs, "save_model", lambda model, path: saved.append(model) or real_save_model(model, path))
+    run = runs.Run({**SMALL, "balance": "always", "seed": 7, "ema_decay": 0.9}, tmp_path / "r", images=drawn[:64])
+    with tiny_models():
+        run.train(epochs=1, verbose=0, snapshot_minutes=[1e-6])
+    assert (tmp_path / "r" / "snapshots").is_dir() and saved[0] is run.average.averaged  # the snapshot
+    assert saved[-1] is run.average.averaged  # generator.keras
+    noise = np.random.default_rng(0).normal(size=(8, 16)).astype(np.float32)
+    raw = run.sample(noise, averaged=False)
+    averaged = run.sample(noise)
+    assert_images_close(raw, data.to_uint8(run.gan.generator(noise, training=False).numpy()))
+    assert_images_close(averaged, data.to_uint8(run.average.model(noise, training=False).numpy()))
+    np.testing.assert_array_equal(run.sample(noise, averaged=True), averaged)
+    assert np.abs(raw.astype(int) - averaged.astype(int)).mean() > 1
+    reloaded = keras.models.load_model(tmp_path / "r" / "generator.keras")
+    assert_images_close(data.to_uint8(reloaded(noise).numpy()), averaged)
+    np.testing.assert_array_equal(run.last_samples, run.sample(run.fixed_noise))  # the monitor's batch
+    assert "averaged G" in run.title()
+
+    plain = runs.Run({**SMALL, "seed": 7}, None, images=drawn[:64])
+    assert plain.average is None and plain.generator() is plain.gan.generator
+    with pytest.raises(ValueError, match="no averaged generator.*Received: averaged=True"):
+        plain.sample(noise, averaged=True)
+
+
+def test_train_and_evaluate_measures_the_averaged_generator(drawn, tmp_path):
+    with tiny_models():
+        trained, _, samples = runs.train_and_evaluate({"a": {**SMALL, "ema_decay": 0.9}}, drawn[:64], drawn[64:],
+                                                      minutes=0.01, num_eval=8)
+    run = trained["a"]
+    noise = np.random.default_rng(1).normal(size=(8, 16)).astype(np.float32)
+    assert_images_close(samples["a"], data.to_uint8(run.average.model(noise, training=False).numpy()))
+
+
+def test_checkpoints_keep_the_average_and_runs_without_it_keep_the_old_layout(drawn, tmp_path):
+    for name, ema in (("plain", None), ("averaged", 0.9)):
+        run = runs.Run({**SMALL, "seed": 8, "ema_decay": ema}, tmp_path / name, images=drawn[:32])
+        with tiny_models():
+            run.train(epochs=1, verbose=0)
+        with np.load(tmp_path / name / runs.CHECKPOINT) as saved:
+            keys = [k for k in saved.files if not k.startswith("__")]
+        model = run.gan
+        expected = ([f"generator/{i:04d}" for i in range(len(model.generator.variables))]
+                    + [f"discriminator/{i:04d}" for i in range(len(model.discriminator.variables))]
+                    + [f"g_optimizer/{i:04d}" for i in range(len(model.g_optimizer.variables))]
+                    + [f"d_optimizer/{i:04d}" for i in range(len(model.d_optimizer.variables))]
+                    + [f"gan/{i:04d}" for i in range(3)])
+        if ema:
+            expected += [f"averaged_generator/{i:04d}" for i in range(len(model.generator.variables) + 1)]
+        assert sorted(keys) == sorted(expected)
+
+
+def test_a_run_with_averaging_and_mirrored_faces_resumes_exactly(drawn, tmp_path):
+    config = {**SMALL, "seed": 9, "ema_decay": 0.9, "mirror": True}
+    straight = runs.Run(config, tmp_path / "straight", images=drawn[:64])
+    with tiny_models():
+        straight.train(epochs=2, verbose=0)
+    first = runs.Run(config, tmp_path / "resumed", images=drawn[:64])
+    with tiny_models():
+        first.train(epochs=1, verbose=0)
+    del first
+    resumed = runs.Run.resume(tmp_path / "resumed", images=drawn[:64])
+    assert resumed.epoch == 1 and resumed.average is not None
+    with tiny_models():
+        resumed.train(epochs=2, verbose=0)
+    stored = json.loads((tmp_path / "resumed" / "config.json").read_text())
+    assert (stored["ema_decay"], stored["mirror"], stored["precision"]) == (0.9, True, "float32")
+    assert int(resumed.average.updates.numpy()) == int(straight.average.updates.numpy()) > 0
+    for a, b in zip(straight.average.model.variables + straight.gan.generator.variables,
+                    resumed.average.model.variables + resumed.gan.generator.variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    # The resumed average must not have started again from the initial weights (it would differ).
+    fresh = runs.Run(config, None, images=drawn[:64])
+    assert any(not np.allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-5)
+               for a, b in zip(resumed.average.averaged.trainable_variables,
+                               fresh.average.averaged.trainable_variables))
+
+
+# -- mirrored faces ------------------------------------------------------------
+
+def _epoch(dataset):
+    """A dataset's images as uint8, in order (the inverse of make_dataset's scaling, computed here)."""
+    return np.concatenate([np.round((batch.numpy() + 1.0) * 127.5).astype(np.uint8) for batch in dataset])
+
+
+def test_mirror_flips_about_half_of_the_faces_and_the_seed_fixes_which():
+    images = np.random.default_rng(0).integers(0, 256, size=(240, 8, 8, 3), dtype=np.uint8)
+    plain = _epoch(data.make_dataset(images, 16, seed=5))
+    mirrored = _epoch(data.make_dataset(images, 16, seed=5, mirror=True))
+    assert mirrored.shape == images.shape
+    # Each image of the epoch is an original or its exact left-right flip, and every original appears once.
+    originals = {image.tobytes(): i for i, image in enumerate(images)}
+    flipped_originals = {np.flip(image, axis=1).tobytes(): i for i, image in enumerate(images)}
+    found, flips = [], []
+    for image in mirrored:
+        flipped = image.tobytes() not in originals
+        flips.append(flipped)
+        found.append(flipped_originals[image.tobytes()] if flipped else originals[image.tobytes()])
+    assert sorted(found) == list(range(len(images)))
+    assert 0.35 < np.mean(flips) < 0.65, np.mean(flips)
+    # The order is the unmirrored pipeline's: position by position, the same image or its flip (axis 2 of a batch).
+    np.testing.assert_array_equal(np.where(np.array(flips)[:, None, None, None], np.flip(plain, axis=2), plain),
+                                  mirrored)
+    # The same seed gives the same flips; another seed, and another pass over the dataset, give others.
+    np.testing.assert_array_equal(_epoch(data.make_dataset(images, 16, seed=5, mirror=True)), mirrored)
+    other_seed = _epoch(data.make_dataset(images, 16, seed=6, mirror=True))
+    other_plain = _epoch(data.make_dataset(images, 16, seed=6))
+    other_flips = [not np.array_equal(a, b) for a, b in zip(other_seed, other_plain)]
+    assert other_flips != flips and 0.35 < np.mean(other_flips) < 0.65
+    dataset = data.make_dataset(images, 16, seed=5, shuffle=False, mirror=True)
+    first, second = _epoch(dataset), _epoch(dataset)
+    assert not np.array_equal(first, second)
+    # mirror=False is the pipeline it always was: no image flipped.
+    np.testing.assert_array_equal(_epoch(data.make_dataset(images, 16, shuffle=False)), images)
+    with pytest.raises(ValueError, match="mirror must be True or False. Received: mirror='yes'"):
+        data.make_dataset(images, 16, mirror="yes")
+
+
+def test_a_run_with_mirror_trains_on_mirrored_faces(drawn, monkeypatch):
+    calls = []
+    real_make_dataset = data.make_dataset
+    monkeypatch.setattr(data, "make_dataset", lambda *a, **k: calls.append(k) or real_make_dataset(*a, **k))
+    for mirror in (False, True):
+        with tiny_models():
+            runs.Run({**SMALL, "mirror": mirror}, None, images=drawn[:32]).train(epochs=2, verbose=0)
+    assert [(c["mirror"], c["seed"]) for c in calls] == [(False, 0), (False, 1), (True, 0), (True, 1)]
+
+
+# -- bfloat16 ------------------------------------------------------------------
+
+def _compute_dtypes(model):
+    return {layer.compute_dtype for layer in model.layers if layer.weights}
+
+
+@pytest.mark.parametrize("model", ["gan", "wgan-gp"])
+def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state(model):
+    before = keras.config.dtype_policy()
+    try:
+        keras.config.set_dtype_policy("float16")  # a global policy the build must leave as it found it
+        half = runs.build(runs.default_config(**SMALL, model=model, precision="bfloat16", seed=3))
+        assert keras.config.dtype_policy().name == "float16"
+        full = runs.build(runs.default_config(**SMALL, model=model, seed=3))  # the config decides, not the global
+        assert keras.config.dtype_policy().name == "float16"
+        with pytest.raises(TypeError):  # a failed build puts the policy back too
+            runs.build(runs.default_config(**{**SMALL, "generator": {"bogus": 1}}, precision="bfloat16"))
+        assert keras.config.dtype_policy().name == "float16"
+    finally:
+        keras.config.set_dtype_policy(before)
+    d_half, d_full = (m.critic if model != "gan" else m.discriminator for m in (half, full))
+    assert _compute_dtypes(half.generator) == _compute_dtypes(d_half) == {"bfloat16"}
+    assert _compute_dtypes(full.generator) == _compute_dtypes(d_full) == {"float32"}
+    for variable in half.generator.variables + d_half.variables + half.g_optimizer.variables \
+            + half.d_optimizer.variables:
+        assert variable.dtype in ("float32", "int64"), (variable.path, variable.dtype)
+    # The same weights as the float32 twin (built with the same seed), the same function up to bfloat16 rounding,
+    # with float32 outputs.
+    for a, b in zip(half.generator.variables + d_half.variables, full.generator.variables + d_full.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    noise = np.random.default_rng(0).normal(size=(16, 16)).astype(np.float32)
+    images_half, images_full = half.generator(noise), full.generator(noise)
+    logits_half, logits_full = d_half(images_full), d_full(images_full)
+    assert images_half.dtype == logits_half.dtype == tf.float32
+    assert 0 < np.abs(images_half.numpy() - images_full.numpy()).max() < 0.1
+    np.testing.assert_allclose(logits_half.numpy(), logits_full.numpy(),
+                               atol=0.05 * np.abs(logits_full.numpy()).max() + 1e-3)
+
+
+@pytest.mark.parametrize("model", ["gan", "wgan-gp"])
+def test_bfloat16_training_steps_give_finite_float32_metrics(drawn, model):
+    run = runs.Run({**SMALL, "model": model, "precision": "bfloat16", "ema_decay": 0.9, "seed": 4}, None,
+                   images=drawn[:64])
+    before = [v.numpy() for v in run.gan.generator.trainable_variables]
+    run.train(epochs=2 if model == "gan" else 3, verbose=0)
+    assert len(run.steps) >= 8 and all(np.isfinite(v) for row in run.steps for k, v in row.items() if k != "loss_g")
+    for name, tracker in run.gan.trackers.items():
+        assert tracker.result().dtype == tf.float32, name
+    assert int(run.gan.g_optimizer.iterations.numpy()) > 0
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, run.gan.generator.trainable_variables))
+    assert all(v.dtype == "float32" for v in run.gan.generator.trainable_variables + run.average.averaged.weights
+               if "seed" not in v.path)
+    assert _compute_dtypes(run.average.model) == {"bfloat16"}
+    assert run.sample(run.fixed_noise[:4]).dtype == np.uint8
+
+
+# -- settings, old runs, the command line ---------------------------------------
+
+def test_settings_are_checked():
+    assert runs.default_config()["ema_decay"] is None
+    assert (runs.default_config()["mirror"], runs.default_config()["precision"]) == (False, "float32")
+    assert runs.default_config(ema_decay=0)["ema_decay"] is None
+    for value in (1, 1.5, -0.1, True, "0.9", float("nan")):
+        with pytest.raises(ValueError, match=r"ema_decay must be a number in \[0, 1\).*Received: ema_decay="):
+            runs.default_config(ema_decay=value)
+    with pytest.raises(ValueError, match="mirror must be true or false. Received: mirror='yes'"):
+        runs.default_config(mirror="yes")
+    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16. Received: precision='float16'"):
+        runs.default_config(precision="float16")
+
+
+def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
+    folder = tmp_path / "old"
+    with tiny_models():
+        runs.Run({**SMALL, "seed": 10}, folder, images=drawn[:32]).train(epochs=1, verbose=0)
+    config = json.loads((folder / "config.json").read_text())
+    for key in ("ema_decay", "mirror", "precision"):
+        del config[key]  # a run stored before these settings existed
+    (folder / "config.json").write_text(json.dumps(config))
+    assert {k: runs.upgrade_config(config)[k] for k in ("ema_decay", "mirror", "precision")} == \
+        {"ema_decay": None, "mirror": False, "precision": "float32"}
+    # Stored values are kept, whatever the defaults become.
+    assert runs.upgrade_config({**config, "ema_decay": 0.99, "mirror": True})["ema_decay"] == 0.99
+    resumed = runs.Run.open(SMALL | {"seed": 10}, folder, images=drawn[:32])  # same settings as the old run
+    assert resumed.epoch == 1 and resumed.average is None and not resumed.config["mirror"]
+    assert _compute_dtypes(resumed.gan.generator) == {"float32"}
+    with np.load(folder / runs.CHECKPOINT) as saved:
+        np.testing.assert_array_equal(saved["generator/0000"], resumed.gan.generator.variables[0].numpy())
+    with tiny_models():
+        resumed.train(epochs=2, verbose=0)
+    assert resumed.epoch == 2
+
+
+def test_the_command_line_passes_the_settings_and_checks_them(face_folder, tmp_path, capsys):
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "--data", str(face_folder), "--epochs", "1", "--out", str(tmp_path / "r"),
+                              "--ema-decay", "0.999", "--mirror", "--precision", "bfloat16"])
+    config, _ = cli._train_config(args)
+    assert (config["ema_decay"], config["mirror"], config["precision"]) == (0.999, True, "bfloat16")
+    args = parser.parse_args(["train", "--data", str(face_folder), "--epochs", "1", "--out", str(tmp_path / "r")])
+    config, _ = cli._train_config(args)
+    assert not {"ema_decay", "mirror", "precision"} & set(config)  # the defaults of runs.default_config apply
+    assert runs.default_config(**{k: v for k, v in config.items()})["ema_decay"] is None
+    for flags, fragment in ((["--ema-decay", "1"], "argument --ema-decay: must be a number from 0 up to"),
+                            (["--ema-decay", "nan"], "argument --ema-decay"),
+                            (["--precision", "float16"], "argument --precision: invalid choice")):
+        with pytest.raises(SystemExit) as stopped:
+            parser.parse_args(["train", "--epochs", "1", *flags])
+        assert stopped.value.code == 2 and fragment in capsys.readouterr().err
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text("{}")
+    assert cli.main(["train", "--resume", str(run_dir), "--epochs", "2", "--mirror", "--ema-decay", "0.9"]) == 2
+    assert "drop --ema-decay, --mirror" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_and_resume_with_the_new_flags_from_the_command_line(face_folder, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def cli_run(*args):
+        return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
+                              timeout=600, env={**os.environ, "GAN_CACHE_DIR": str(tmp_path / "cache")})
+
+    out = tmp_path / "r"
+    small = json.dumps({k: v for k, v in SMALL.items() if k != "image_size"})
+    result = cli_run("train", "--data", str(face_folder), "--size", "32", "--crop", "0", "--out", str(out),
+                     "--config", small, "--epochs", "1", "--quiet", "--ema-decay", "0.9", "--mirror",
+                     "--precision", "bfloat16")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert (config["ema_decay"], config["mirror"], config["precision"]) == (0.9, True, "bfloat16")
+    with np.load(out / runs.CHECKPOINT) as saved:
+        assert any(name.startswith("averaged_generator/") for name in saved.files)
+    generator = keras.models.load_model(out / "generator.keras")
+    assert _compute_dtypes(generator) == {"bfloat16"}
+    assert generator(np.zeros((2, 16), np.float32)).dtype == tf.float32
+    result = cli_run("train", "--resume", str(out), "--epochs", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Trained 2 epoch(s)" in result.stdout
