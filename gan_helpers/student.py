@@ -1,0 +1,133 @@
+"""The students' copy of the notebooks: every solution removed, everything else kept.
+
+    python -m gan_helpers.student notebooks/ OUT_DIR
+
+The exercises at the end of each notebook are written with their solutions,
+so that CI runs them (under nbval the cells execute as committed). A
+solution is the part of a cell between nbgrader's markers::
+
+    ### BEGIN SOLUTION
+    ...
+    ### END SOLUTION
+
+This writes a copy of each notebook in which every such region, markers
+included, becomes nbgrader's stub at the marker's indentation::
+
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+(``YOUR ANSWER HERE`` in a markdown cell), which is what nbgrader's
+``ClearSolutions`` preprocessor does with its default settings. The code
+before and after the markers, the scaffold with the self-check call, stays.
+The outputs and execution counts of the cells whose solution was removed
+are cleared (they showed the solution at work); every other cell, output
+and metadata field is kept as it is.
+
+Why not nbgrader itself: nbgrader is a course-management system (a
+database of students and submissions, a Jupyter server extension,
+autograding, feedback) with many dependencies, and what is needed here is a
+text transformation of about 40 lines. The markers are nbgrader's, and
+each exercise cell carries nbgrader's solution-cell metadata
+(``metadata.nbgrader.solution``, which ClearSolutions requires by default),
+so the notebooks stay nbgrader-compatible: an instructor who uses nbgrader
+can release them with ``nbgrader generate_assignment`` (whose ClearSolutions
+step works on the same markers) instead of this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+MARKDOWN_STUB = ("YOUR ANSWER HERE",)
+
+_BEGIN = re.compile(r"^(\s*)" + re.escape(BEGIN) + r"\s*$")
+_END = re.compile(r"^\s*" + re.escape(END) + r"\s*$")
+
+
+def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell") -> tuple[str, int]:
+    """``source`` with every solution region replaced by ``stub``; returns ``(text, regions removed)``."""
+    lines, out, regions, inside, indent = source.split("\n"), [], 0, False, ""
+    for number, line in enumerate(lines, start=1):
+        begin = _BEGIN.match(line)
+        if begin:
+            if inside:
+                raise ValueError(f"{where}, line {number}: {BEGIN!r} inside another solution region.")
+            inside, indent = True, begin.group(1)
+            continue
+        if _END.match(line):
+            if not inside:
+                raise ValueError(f"{where}, line {number}: {END!r} without a {BEGIN!r} before it.")
+            out.extend(indent + stub_line for stub_line in stub)
+            inside, regions = False, regions + 1
+            continue
+        if not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: {BEGIN!r} is never closed by {END!r}.")
+    return "\n".join(out), regions
+
+
+def student_notebook(notebook):
+    """A copy of an nbformat notebook without solutions; returns ``(notebook, regions removed)``."""
+    import copy
+
+    notebook = copy.deepcopy(notebook)
+    total = 0
+    for index, cell in enumerate(notebook.cells):
+        stub = CODE_STUB if cell.cell_type == "code" else MARKDOWN_STUB
+        cell.source, regions = clear_solution_regions(cell.source, stub, where=f"cell {index}")
+        if regions and cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        total += regions
+    return notebook, total
+
+
+def write_student_copies(source, out_dir) -> dict[str, int]:
+    """Write the student copy of every notebook in ``source`` (a folder or one file) to ``out_dir``.
+
+    Returns the number of solution regions removed per notebook name.
+    """
+    import nbformat
+
+    source, out_dir = Path(source), Path(out_dir)
+    notebooks = sorted(source.glob("*.ipynb")) if source.is_dir() else [source]
+    if not notebooks:
+        raise FileNotFoundError(f"No notebooks (*.ipynb) in {source}.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if any(path.resolve().parent == out_dir.resolve() for path in notebooks):
+        raise ValueError(f"{out_dir} is where the notebooks are: writing there would delete the solutions. "
+                         "Give another folder.")
+    removed = {}
+    for path in notebooks:
+        notebook, removed[path.name] = student_notebook(nbformat.read(path, as_version=4))
+        nbformat.validate(notebook)
+        nbformat.write(notebook, out_dir / path.name)
+    return removed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_helpers.student",
+        description="Write the notebooks without their solutions (### BEGIN/END SOLUTION regions become "
+                    "'# YOUR CODE HERE' + 'raise NotImplementedError()', as nbgrader's ClearSolutions does).")
+    parser.add_argument("source", help="a folder of notebooks (e.g. notebooks/) or one notebook")
+    parser.add_argument("out_dir", help="the folder to write the students' copies to (not the source folder)")
+    args = parser.parse_args(argv)
+    try:
+        removed = write_student_copies(args.source, args.out_dir)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for name, count in removed.items():
+        print(f"{Path(args.out_dir) / name}: {count} solution(s) removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
