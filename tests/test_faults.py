@@ -378,8 +378,17 @@ def test_19_help_texts_say_what_each_flag_does():
 
 
 def test_19_the_readme_command_summary_matches_the_cli():
+    from gan_helpers import cli as cli_module
+
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "(--minutes M | --epochs E)" in readme and "[--minutes M | --epochs E]" not in readme
+    summary = readme[readme.index("## Command line"):readme.index("### What happens when things go wrong")]
+    commands = next(a for a in cli_module.build_parser()._actions if a.dest == "command").choices
+    for name, parser in commands.items():
+        assert f"python -m gan_helpers {name} " in summary, name
+        flags = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+        missing = {flag for flag in flags if flag not in summary}
+        assert not missing, f"README's summary of `{name}` lacks {sorted(missing)}"
 
 
 # -- issue 15: the CLI measures what it says -------------------------------------
