@@ -150,6 +150,12 @@ def _train_config(args) -> tuple[dict, str]:
 
     if args.epochs is None and args.minutes is None:
         raise ValueError("Give a budget: --minutes M or --epochs E.")
+    if args.replicas is not None and args.distribute != "mirrored":
+        raise ValueError("--replicas goes with --distribute mirrored (a multi-worker run's replicas come "
+                         "from TF_CONFIG).")
+    if args.distribute == "multi-worker" and args.minutes is not None:
+        raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes: each worker "
+                         "would stop at its own step.")
     out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
     try:
         overrides = json.loads(args.config) if args.config else {}
@@ -162,19 +168,68 @@ def _train_config(args) -> tuple[dict, str]:
     networks = {"generator_architecture": args.architecture, "critic": args.architecture} if args.architecture else {}
     # The issue-15 settings only when given, so the run settings' defaults stay in one place (runs.default_config).
     quality = {key: value for key, value in (("ema_decay", args.ema_decay), ("mirror", args.mirror),
-                                             ("precision", args.precision)) if value is not None}
+                                             ("precision", args.precision), ("distribute", args.distribute),
+                                             ("replicas", args.replicas)) if value is not None}
     config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
               "model": args.model, "crop": _crop_or_default(args), **networks, **quality, **overrides}
     files.check_new_run_folder(out)
     return config, out
 
 
+#: The MultiWorkerMirroredStrategy made by configure_devices (TensorFlow allows it only before it starts).
+multi_worker_strategy = None
+
+
+def configure_devices(distribute=None, replicas=None) -> None:
+    """What must happen before TensorFlow starts (before ``gan_helpers.runs`` is imported).
+
+    ``"mirrored"`` on a machine without GPUs: split the CPU into ``replicas`` (default 2) logical
+    devices (with GPUs every visible one is used, or the first ``replicas``). ``"multi-worker"``:
+    make the MultiWorkerMirroredStrategy of ``TF_CONFIG`` now (its collective ops must be configured
+    at start-up); ``runs.make_strategy`` then uses it.
+    """
+    global multi_worker_strategy
+    import os
+
+    if distribute == "multi-worker" and multi_worker_strategy is None:
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--distribute multi-worker reads the cluster from TF_CONFIG, which is not set.")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+
+        multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        return
+    if distribute != "mirrored":
+        return
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf  # already started: runs.make_strategy says if it has too few devices
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+    if tf.config.list_physical_devices("GPU"):
+        return
+    wanted = replicas or 2
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == wanted:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * wanted)
+    except RuntimeError:
+        raise RuntimeError(f"Cannot split the CPU into {wanted} devices: TensorFlow has already started "
+                           "(call gan_helpers.cli.configure_devices first, in a fresh process).") from None
+
+
 def _cmd_train(args) -> int:
+    import json
     from pathlib import Path
 
     from gan_helpers import files
 
     if args.resume:
+        if args.distribute or args.replicas:
+            raise ValueError("--resume continues a run with its own settings; drop --distribute and --replicas "
+                             "(config.json records them).")
         if args.out or args.config:
             raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
         given = [flag for flag, value in (("--ema-decay", args.ema_decay), ("--mirror", args.mirror),
@@ -187,6 +242,12 @@ def _cmd_train(args) -> int:
         if args.epochs is None and args.minutes is None:
             raise ValueError("Give a budget: --minutes M or --epochs E.")
         files.check_writable(args.resume)
+        try:
+            stored = json.loads((Path(args.resume) / "config.json").read_text())
+        except ValueError:
+            stored = {}  # runs.Run.resume reports the damaged file
+        if isinstance(stored, dict):
+            configure_devices(stored.get("distribute"), stored.get("replicas"))
         from gan_helpers import runs
 
         run = runs.Run.resume(args.resume)
@@ -194,6 +255,7 @@ def _cmd_train(args) -> int:
             run.config["data_dir"] = args.data
     else:
         config, out = _train_config(args)
+        configure_devices(args.distribute, args.replicas)
         from gan_helpers import runs
 
         run = runs.Run(config, out)
@@ -302,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["float32", "bfloat16"],
                    help="compute in float32, or in bfloat16 with float32 weights, optimizer state and losses "
                         "(mixed precision; faster only where the hardware has bfloat16 units) (default: float32)")
+    p.add_argument("--distribute", choices=["mirrored", "multi-worker"],
+                   help="train on several devices: mirrored (every visible GPU, or on a machine without GPUs "
+                        "the CPU split into --replicas logical devices) or multi-worker (the cluster in "
+                        "TF_CONFIG; needs --epochs) (default: one device)")
+    p.add_argument("--replicas", type=_whole(1), metavar="N",
+                   help="with --distribute mirrored: how many replicas (default: every GPU, or 2 on a CPU)")
     p.add_argument("--out", help="run folder, new or empty (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     p.add_argument("--config", help='JSON of further settings, e.g. \'{"generator": {"widths": [64, 32, 16]}}\'')

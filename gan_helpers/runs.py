@@ -88,6 +88,11 @@ def default_config(**overrides) -> dict:
         # "float32", or "bfloat16": the models compute in bfloat16 (Keras' "mixed_bfloat16" policy) while
         # their weights, the optimizers' state, the losses and the success rates stay float32.
         "precision": "float32",
+        # tf.distribute: None (one device), "mirrored" (every visible GPU, or the CPU split into `replicas`
+        # logical devices) or "multi-worker" (MultiWorkerMirroredStrategy, configured by TF_CONFIG).
+        # `replicas`: the replicas in sync the run trained with (recorded when it starts).
+        "distribute": None,
+        "replicas": None,
     }
     unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
     if unknown:
@@ -114,6 +119,12 @@ def default_config(**overrides) -> dict:
                              f"e.g. 0.999. Received: ema_decay={config['ema_decay']!r}") from None
     if not isinstance(config["mirror"], bool):
         raise ValueError(f"mirror must be true or false. Received: mirror={config['mirror']!r}")
+    if config["distribute"] not in DISTRIBUTE:
+        raise ValueError(f"distribute must be one of {', '.join(map(str, DISTRIBUTE))}. "
+                         f"Received: distribute={config['distribute']!r}")
+    if config["replicas"] is not None and (isinstance(config["replicas"], bool)
+                                           or not isinstance(config["replicas"], int) or config["replicas"] < 1):
+        raise ValueError(f"replicas must be a whole number of at least 1. Received: replicas={config['replicas']!r}")
     if config["precision"] not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}. "
                          f"Received: precision={config['precision']!r}")
@@ -122,6 +133,48 @@ def default_config(**overrides) -> dict:
 
 #: What a run can train, with each one's reference learning rate.
 MODELS = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
+
+#: How a run can spread its steps over devices (None: one device).
+DISTRIBUTE = (None, "mirrored", "multi-worker")
+
+
+def make_strategy(distribute=None, replicas=None):
+    """The ``tf.distribute`` strategy of a run's settings.
+
+    Both need something done before TensorFlow starts (importing this module starts it):
+    ``"mirrored"`` on a machine without GPUs, the CPU split into logical devices; ``"multi-worker"``,
+    the strategy itself. The command line does it first (``gan_helpers.cli.configure_devices``); in
+    Python, call that before importing ``gan_helpers.runs``.
+    """
+    if distribute is None:
+        return tf.distribute.get_strategy()
+    if distribute == "multi-worker":
+        from gan_helpers import cli
+
+        if cli.multi_worker_strategy is None:
+            raise RuntimeError("A multi-worker run's strategy must be made before TensorFlow starts: call "
+                               "gan_helpers.cli.configure_devices('multi-worker') before importing gan_helpers.runs.")
+        return cli.multi_worker_strategy
+    gpus = tf.config.list_logical_devices("GPU")
+    if gpus:
+        return tf.distribute.MirroredStrategy([d.name for d in gpus[:replicas]] if replicas else None)
+    cpus = tf.config.list_logical_devices("CPU")
+    wanted = replicas or 2
+    if len(cpus) < wanted:
+        raise RuntimeError(f"--replicas {wanted} needs {wanted} logical CPU devices, but TensorFlow has "
+                           f"{len(cpus)}: split the CPU before TensorFlow starts (gan_helpers.cli.configure_devices).")
+    return tf.distribute.MirroredStrategy([d.name for d in cpus[:wanted]])
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the run folder: always, except on the workers of a multi-worker run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                             and "chief" not in cluster)
+
 
 #: The precisions a run can compute in, with the Keras dtype policy its models are built under.
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
@@ -338,6 +391,8 @@ class Snapshots(keras.callbacks.Callback):
         elapsed = self.run.seconds + time.monotonic() - self.epoch_started
         while self.pending and elapsed >= 60 * self.pending[0]:
             minutes = self.pending.pop(0)
+            if not self.run.writes:
+                continue
             folder = self.run.run_dir / "snapshots"
             folder.mkdir(exist_ok=True)
             save_model(self.run.generator(), folder / f"generator_{minutes:g}min.keras")
@@ -425,7 +480,7 @@ class Monitor(keras.callbacks.Callback):
 
         fig = plots.training_monitor(self.run.steps, samples if samples is not None else self.run.last_samples,
                                      title=self.run.title())
-        if self.run.run_dir is not None:
+        if self.run.writes:
             fig.savefig(self.run.run_dir / "monitor.png", dpi=80)
         if self.live:
             from IPython.display import clear_output, display
@@ -451,7 +506,13 @@ class Run:
     def __init__(self, config: dict, run_dir=None, images=None):
         self.config = default_config(**config)
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.gan = build(self.config)
+        self.strategy = make_strategy(self.config["distribute"], self.config["replicas"])
+        if self.config["distribute"] is not None:
+            self.config["replicas"] = int(self.strategy.num_replicas_in_sync)
+        # Only the chief of a multi-worker run writes the folder (the other workers read it to resume).
+        self.is_chief = is_chief(self.strategy)
+        with self.strategy.scope():
+            self.gan = build(self.config)
         # The averaged generator, if the run has one: made after build(), from G's initial weights.
         self.average = (averaging.GeneratorAverage(self.gan.generator, self.config["ema_decay"],
                                                    seed=self.config["seed"] + 20_000)
@@ -484,7 +545,8 @@ class Run:
             stored = upgrade_config(_read_config(run_dir))
             wanted = json.loads(json.dumps(default_config(**config), default=str))
             differ = sorted(k for k in set(stored) | set(wanted)
-                            if k != "data_dir" and stored.get(k) != wanted.get(k))
+                            if k != "data_dir" and stored.get(k) != wanted.get(k)
+                            and not (k == "replicas" and wanted.get(k) is None))
             if differ:
                 raise ValueError(f"{run_dir} holds a run with other settings ({', '.join(differ)}: "
                                  f"{', '.join(f'{stored.get(k)!r} there, {wanted.get(k)!r} here' for k in differ[:3])}); "
@@ -506,7 +568,8 @@ class Run:
         run_dir = Path(run_dir)
         run = cls(upgrade_config(_read_config(run_dir)), run_dir, images)
         run.resumed = True
-        files.remove_stray_temporaries(run_dir)
+        if run.writes:
+            files.remove_stray_temporaries(run_dir)
         if not (run_dir / CHECKPOINT).exists() and not (run_dir / PREVIOUS_CHECKPOINT).exists():
             print(f"{run_dir} has no checkpoint yet (stopped in its first epoch); starting it from epoch 0.")
             return run
@@ -517,7 +580,8 @@ class Run:
         else:  # checkpoints written before the history was stored in them
             run.history = [row for row in _read_csv(run_dir / "history.csv") if row["epoch"] <= run.epoch]
             run.steps = _read_csv(run_dir / "steps.csv")[:progress["steps"]]
-        run._write_csvs()
+        if run.writes:
+            run._write_csvs()
         return run
 
     def _ensure_images(self, progress: bool = False):
@@ -536,8 +600,13 @@ class Run:
                                                                  replace=False)]
             self.real_spread = metrics.pixel_spread(sample)
 
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run folder (it has one, and is not a non-chief worker)."""
+        return self.run_dir is not None and self.is_chief
+
     def _prepare_folder(self):
-        if self.run_dir is None:
+        if not self.writes:
             return
         if not self.resumed:
             files.check_new_run_folder(self.run_dir)
@@ -568,6 +637,9 @@ class Run:
         after restoring the last good checkpoint.
         """
         check_budget(epochs, minutes, done_epochs=self.epoch)
+        if self.config["distribute"] == "multi-worker" and minutes is not None:
+            # Each worker would stop at its own step and leave the others waiting in a collective.
+            raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes.")
         self._ensure_images(progress=verbose > 0)
         self._prepare_folder()
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
@@ -587,8 +659,7 @@ class Run:
         self.interrupted = False
         try:
             while (epochs is None or self.epoch < epochs) and not budget.hit:
-                dataset = data.make_dataset(self.images, self.config["batch_size"],
-                                            seed=self.config["seed"] + self.epoch, mirror=self.config["mirror"])
+                dataset = self._dataset()
                 started = time.monotonic()
                 steps_before = len(self.steps)
                 self.gan.fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
@@ -605,11 +676,38 @@ class Run:
             for callback in callbacks:
                 if isinstance(callback, ProgressBar):
                     callback.close()
-        if self.run_dir is not None:
+        if self.writes:
             self.save_generator()
             where = f" Resume with: python -m gan_helpers train --resume {self.run_dir}" if self.interrupted else ""
             print(f"Saved to {self.run_dir}.{where}")
         return self.history
+
+    def _dataset(self):
+        """This epoch's batches; on a multi-worker run, this worker's part of each global batch.
+
+        Every worker shuffles the same way (the same seed), cuts each global batch into as many
+        equal parts as workers and keeps its own, then one part per local replica: a global batch
+        holds each image at most once, and holds the images one device's batch would.
+        """
+        batch = self.config["batch_size"]
+        seed = self.config["seed"] + self.epoch
+
+        def make():
+            return data.make_dataset(self.images, batch, seed=seed, mirror=self.config["mirror"])
+
+        if self.config["distribute"] != "multi-worker":
+            return make()
+        replicas = self.strategy.num_replicas_in_sync
+        if batch % replicas:
+            raise ValueError(f"batch_size {batch} must be a multiple of the {replicas} replicas.")
+
+        def shard(context):
+            workers, worker = context.num_input_pipelines, context.input_pipeline_id
+            part = batch // workers
+            dataset = make().map(lambda images: images[worker * part:(worker + 1) * part])
+            return dataset.unbatch().batch(context.get_per_replica_batch_size(batch), drop_remainder=True)
+
+        return self.strategy.distribute_datasets_from_function(shard)
 
     def _diverged(self, bad_step):
         message = (f"A loss became NaN or infinite at step {bad_step + 1} of epoch {self.epoch + 1}; "
@@ -643,7 +741,7 @@ class Run:
         if self.real_spread and spread < COLLAPSE_FRACTION * self.real_spread:
             warnings.warn(f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, "
                           f"below {COLLAPSE_FRACTION:.0%} of real faces' {self.real_spread:.3f}.", stacklevel=3)
-        if self.run_dir is not None:
+        if self.writes:
             plots.save_grid(self.last_samples, self.run_dir / "samples" / f"epoch_{self.epoch:03d}.png", columns=8)
             if record:
                 # The checkpoint first: it holds the history too, so CSVs written after it can always be
@@ -713,6 +811,8 @@ def upgrade_config(config: dict) -> dict:
     config.setdefault("ema_decay", None)
     config.setdefault("mirror", False)
     config.setdefault("precision", "float32")
+    config.setdefault("distribute", None)
+    config.setdefault("replicas", None)
     if "holdout" not in config:
         config["holdout"] = 0.0  # runs from before the holdout setting trained on every face
     if "generator_architecture" in config:

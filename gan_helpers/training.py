@@ -154,6 +154,125 @@ class GAN(keras.Model):
     # The training step is written in notebook 03 (the module-level train_step above).
     train_step = train_step
 
+    # -- more than one replica (tf.distribute) ----------------------------------
+    #
+    # ``train_step`` applies each optimizer inside ``tf.cond``, which Keras cannot synchronise across
+    # replicas. With more than one replica in sync the step runs in two phases instead, as the WGAN
+    # does (gan_helpers.wgan): a compiled ``judge_step`` per replica computes the losses, the gradients
+    # (scaled by 1/replicas: the optimizer sums the replicas' gradients) and the balance rule's decision
+    # on the GLOBAL batch's numbers (all-reduced means, the same on every replica); Python reads the
+    # decision and calls one of up to three compiled ``apply`` variants, which apply only the decided
+    # networks' gradients (no update at all for a skipped turn) and record the global values.
+    # One replica (no strategy, or OneDeviceStrategy) keeps ``train_step`` exactly as it is.
+
+    def draw_replica_noise(self, local_batch):
+        """This replica's part of the global batch's noise.
+
+        Every replica draws the whole global batch's noise from the same (mirrored) seed state, as one
+        device would, and keeps its own slice: the noise of a step is the same as on one device.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+        noise = keras.random.normal((local_batch * replicas, self.latent_dim), seed=self.noise_seed)
+        return noise[replica * local_batch:(replica + 1) * local_batch]
+
+    def judge_step(self, real_images):
+        """Phase 1 on one replica: losses, scaled gradients and the global balance decision."""
+        if isinstance(real_images, tuple):
+            real_images = real_images[0]
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        batch_size = tf.shape(real_images)[0]
+        noise = self.draw_replica_noise(batch_size)
+        bce = keras.losses.binary_crossentropy
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fakes = self.generator(noise, training=True)
+            if self.d_batch == "mixed":
+                logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
+                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+            else:
+                real_logits = self.discriminator(real_images, training=True)
+                fake_logits = self.discriminator(fakes, training=True)
+            ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
+            err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
+            err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
+            err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
+            # Each replica's mean over its part, divided by the replicas: their sum is the global mean.
+            d_loss = (err_real + err_fake) / replicas
+            g_loss = err_gen / replicas
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        d_grads = d_tape.gradient(d_loss, d_vars)
+        g_grads = g_tape.gradient(g_loss, g_vars)
+        local = [err_real, err_fake, err_gen, tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+                 tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))]
+        # The global batch's numbers (equal parts per replica: the mean of the means).
+        err_real, err_fake, err_gen, d_real_success, d_fake_success = context.all_reduce(
+            tf.distribute.ReduceOp.MEAN, local)
+        train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
+        values = {"d_real_success": d_real_success, "d_fake_success": d_fake_success,
+                  "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
+                  "err_gen": err_gen}
+        return {"d_grads": d_grads, "g_grads": g_grads, "values": values,
+                "train_d": tf.convert_to_tensor(train_d), "train_g": tf.convert_to_tensor(train_g)}
+
+    def apply_step(self, d_grads, g_grads, train_d: bool, train_g: bool):
+        """Phase 2 on one replica: the decided networks' updates (Python booleans: nothing else runs)."""
+        # Placed on this replica's device (a worker's gradients arrive as plain function inputs, which
+        # have none, and the all-reduce needs one).
+        d_grads, g_grads = [tf.identity(g) for g in d_grads], [tf.identity(g) for g in g_grads]
+        if train_d:
+            self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_variables))
+        if train_g:
+            self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        return tf.constant(0)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: ``compile`` built both networks and both optimizers.
+
+        (Under a strategy, Keras would read one batch of the dataset here to build the model; that
+        extra pass over a reshuffled dataset would make every epoch's order differ from one device's.)
+        """
+
+    def make_train_function(self, force=False):
+        """One replica: Keras' own (``train_step``). Several: the two-phase step described above."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        strategy = self.distribute_strategy
+        if strategy.num_replicas_in_sync == 1:
+            return super().make_train_function(force=True)
+
+        def first(value):  # a global value is the same on every replica: take the first's
+            return strategy.experimental_local_results(value)[0]
+
+        @tf.function
+        def judge(data):
+            return strategy.run(self.judge_step, args=(data,))
+
+        def make_apply(train_d, train_g):
+            @tf.function
+            def apply(outputs):
+                strategy.run(self.apply_step, args=(outputs["d_grads"], outputs["g_grads"], train_d, train_g))
+                self.d_skips.assign_add(0 if train_d else 1)
+                self.g_skips.assign_add(0 if train_g else 1)
+                values = {name: first(value) for name, value in outputs["values"].items()}
+                values["d_updated"] = tf.constant(float(train_d))
+                values["g_updated"] = tf.constant(float(train_g))
+                return self.record(values)
+            return apply
+
+        applies = {}
+
+        def train_function(iterator):
+            outputs = judge(next(iterator))
+            decision = (bool(first(outputs["train_d"])), bool(first(outputs["train_g"])))
+            if decision not in applies:
+                applies[decision] = make_apply(*decision)
+            return applies[decision](outputs)
+
+        self.train_function = train_function
+        return train_function
+
     def record(self, values):
         """Update the trackers and the last step's values; what ``train_step`` returns."""
         for name, value in values.items():

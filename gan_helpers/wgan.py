@@ -209,6 +209,10 @@ class WGAN(keras.Model):
         done = int(self.critic_steps.numpy()) + 1
         return done >= self.critic_iterations(int(self.gen_iterations.numpy()))
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: ``compile`` built both networks and both optimizers (under a strategy,
+        Keras would read one batch here, shifting each reshuffled epoch's order from one device's)."""
+
     def make_train_function(self, force=False):
         """Two compiled steps (critic only; critic then generator), chosen in Python step by step."""
         if self.train_function is not None and not force:
@@ -231,8 +235,19 @@ class WGAN(keras.Model):
     penalty = penalty
 
     def draw_noise(self, batch):
-        """A fresh batch of N(0, 1) noise from the model's seed generator."""
-        return keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        """A fresh batch of N(0, 1) noise from the model's seed generator.
+
+        Under ``tf.distribute`` every replica draws the global batch's noise from the same (mirrored)
+        seed state, as one device would, and keeps its own slice: the replicas' noise differs, and a
+        step's noise is the one-device noise. (The gradient penalty's interpolation weights are still
+        drawn per replica: each replica draws the same weights for its own samples.)
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
+        replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+        noise = keras.random.normal((batch * context.num_replicas_in_sync, self.latent_dim), seed=self.noise_seed)
+        return noise[replica * batch:(replica + 1) * batch]
 
     critic_step = critic_step
 
