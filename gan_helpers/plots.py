@@ -152,11 +152,23 @@ def _finish_monitor(fig, ax_grid, samples, title):
 
 
 def median_filter(values, window: int = 101) -> np.ndarray:
-    """Centred running median (as the WGAN paper smooths its Wasserstein curves)."""
-    from scipy.ndimage import median_filter as filt
+    """Centred running median over a full window only (as the WGAN paper smooths its curves).
 
+    Where the window does not fit (the first and last ``window // 2``
+    points), the result is NaN, so a plot leaves the edges out instead of
+    bending them with padded values. A series shorter than ``window`` gets
+    the largest odd window that fits.
+    """
     values = np.asarray(values, float)
-    return filt(values, size=min(window, max(1, len(values))), mode="nearest") if len(values) else values
+    window = min(window, len(values) if len(values) % 2 else len(values) - 1)
+    if window < 1:
+        return values
+    half = window // 2
+    out = np.full(len(values), np.nan)
+    if len(values) >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(values, window)
+        out[half:len(values) - half] = np.median(windows, axis=1)
+    return out
 
 
 def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int = 101):
@@ -169,7 +181,9 @@ def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int =
         estimate = [s["wasserstein"] for s in at_g]
         x = np.arange(1, len(at_g) + 1)
         ax_w.plot(x, estimate, alpha=0.3, label="-Loss_D")
-        ax_w.plot(x, median_filter(estimate, window), label=f"median filter ({window})")
+        smoothed = median_filter(estimate, window)
+        used = min(window, len(estimate) if len(estimate) % 2 else len(estimate) - 1)
+        ax_w.plot(x, smoothed, label=f"centred median of {used} (from iteration {used // 2 + 1})")
     ax_w.set_xlabel("generator iterations")
     ax_w.set_ylabel("Wasserstein estimate")
     ax_w.grid(alpha=0.3)
@@ -222,15 +236,28 @@ def training_monitor(steps: list[dict], samples=None, title: str = "", window: i
     return _finish_monitor(fig, ax_grid, samples, title)
 
 
-def save_gif(frames, path, duration_ms: int = 400, upscale: int = 2) -> None:
-    """An animated GIF from image grids (uint8 arrays) or PNG paths, e.g. the fixed batch over epochs."""
-    from PIL import Image
+def save_gif(frames, path, duration_ms: int = 400, upscale: int = 2, labels=None) -> None:
+    """An animated GIF from image grids (uint8 arrays) or PNG paths, e.g. the fixed batch over epochs.
 
+    ``labels``: one text per frame (e.g. "epoch 3"), written on a white band
+    above the frame, so that a reader knows which moment each frame shows.
+    """
+    from PIL import Image, ImageDraw
+
+    frames = list(frames)
+    if labels is not None and len(labels) != len(frames):
+        raise ValueError(f"save_gif got {len(frames)} frames but {len(labels)} labels; give one label per frame.")
     images = []
-    for frame in frames:
+    for i, frame in enumerate(frames):
         image = Image.open(frame).convert("RGB") if not isinstance(frame, np.ndarray) else Image.fromarray(frame)
         if upscale > 1:
             image = image.resize((image.width * upscale, image.height * upscale), Image.Resampling.NEAREST)
+        if labels is not None:
+            band = 16
+            labelled = Image.new("RGB", (image.width, image.height + band), "white")
+            labelled.paste(image, (0, band))
+            ImageDraw.Draw(labelled).text((4, 2), str(labels[i]), fill="black")
+            image = labelled
         images.append(image)
     if not images:
         raise ValueError("save_gif needs at least one frame.")
@@ -247,5 +274,109 @@ def compare_runs(results: dict, samples: dict, metric_keys=("swd", "face_rate", 
         ax.set_axis_off()
         numbers = ", ".join(f"{k.replace('_ratio', '')} {result[k]:.2f}" for k in metric_keys if k in result)
         ax.set_title(f"{name}\n{numbers}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def success_table(trained: dict, results: dict) -> str:
+    """A text table of short GAN runs: D's and G's success in training, and D judging one face at a time.
+
+    ``trained`` and ``results`` are the first two dicts that
+    ``runs.train_and_evaluate`` returns. "In training" is the last epoch's
+    mean over its batches; "judged one face at a time" is D in inference
+    mode (dropout off) on faces it trained on and on held-out faces.
+    """
+    lines = [f"{'':>28} {'in training (last epoch)':^28} | {'judged one face at a time':^30} |",
+             f"{'run':>28} {'D real':>8} {'D fakes':>9} {'G':>6}  | {'D train faces':>14} {'D held-out':>11} | "
+             f"{'steps':>6} {'diversity':>9} {'SWD':>6}"]
+    for name, run in trained.items():
+        last, m = (run.history[-1] if run.history else {}), results[name]
+        lines.append(f"{name:>28} {last.get('d_real_success', float('nan')):8.2f} "
+                     f"{last.get('d_fake_success', float('nan')):9.2f} {last.get('g_success', float('nan')):6.2f}  | "
+                     f"{m.get('d_on_train_faces', float('nan')):14.2f} {m.get('d_on_heldout_faces', float('nan')):11.2f} | "
+                     f"{m['steps']:6d} {m['diversity_ratio']:9.2f} {m['swd']:6.1f}")
+    return "\n".join(lines)
+
+
+def success_curves(trained: dict, key: str = "g_success", title: str = "", window: int = 25, ax=None):
+    """One curve per run of a per-step number (moving average), e.g. how often G fools D."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3.2))
+    for name, run in trained.items():
+        ax.plot(smooth([s[key] for s in run.steps], window), label=name)
+    ax.set(xlabel="step", ylabel=f"{key.replace('_', ' ')} (moving average)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def balance_evidence(rows: list[dict], keys=("swd", "diversity_ratio", "face_rate")):
+    """Each rule's runs as dots, one per seed, for each setting: what the rules change beyond seed noise.
+
+    ``rows`` come from ``runs.compare_balance_rules``. One panel per metric;
+    along x, the settings and within each the rules; a bar marks the mean.
+    """
+    import matplotlib.pyplot as plt
+
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    rules = list(dict.fromkeys(r["rule"] for r in rows))
+    labels = {"swd": "SWD x1e3 (lower is better)", "diversity_ratio": "diversity ratio (1 = real)",
+              "face_rate": "face rate"}
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        ticks, names = [], []
+        for i, setting in enumerate(settings):
+            for j, rule in enumerate(rules):
+                values = [r[key] for r in rows if r["setting"] == setting and r["rule"] == rule
+                          and r.get(key) is not None]
+                if not values:
+                    continue
+                x = i * (len(rules) + 1) + j
+                ax.scatter([x] * len(values), values, color=f"C{j}", s=25, zorder=3)
+                ax.hlines(np.mean(values), x - 0.35, x + 0.35, color=f"C{j}")
+                ticks.append(x)
+                names.append(f"{setting}\n{rule}")
+        ax.set_xticks(ticks, names, fontsize=8)
+        ax.set_title(labels.get(key, key), fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def wgan_progress(steps: list[dict], grids: list[tuple], window: int = 101, title: str = ""):
+    """The WGAN paper's central figure for one run: the estimate against generator iterations, with grids.
+
+    ``steps``: the run's per-step records (``wasserstein``, ``g_updated``).
+    ``grids``: ``(generator_iterations, images, caption)`` taken from the same
+    run as it trained; each is drawn under the curve and marked on it, so the
+    reader sees the estimate fall as the faces appear.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(max(10, 2.6 * len(grids)), 6.4))
+    layout = fig.add_gridspec(2, max(1, len(grids)), height_ratios=[1.1, 1])
+    ax_w = fig.add_subplot(layout[0, :])
+    estimate = [s["wasserstein"] for s in steps if s.get("g_updated", 0) >= 0.5]
+    x = np.arange(1, len(estimate) + 1)
+    if estimate:
+        ax_w.plot(x, estimate, alpha=0.25, color="C0", label="-Loss_D at each generator iteration")
+        smoothed = median_filter(estimate, window)
+        used = min(window, len(estimate) if len(estimate) % 2 else len(estimate) - 1)
+        ax_w.plot(x, smoothed, color="C0", label=f"centred median of {used} (from iteration {used // 2 + 1})")
+    for i, (at, images, caption) in enumerate(grids):
+        ax_w.axvline(at, color="gray", linestyle=":", linewidth=1)
+        ax_w.annotate(chr(ord("A") + i), (at, 1), xycoords=("data", "axes fraction"), ha="center", va="bottom")
+        ax = fig.add_subplot(layout[1, i])
+        ax.imshow(image_grid(np.asarray(images)[:16], columns=4))
+        ax.set_axis_off()
+        ax.set_title(f"{chr(ord('A') + i)}: {caption}", fontsize=9)
+    ax_w.set_xlabel("generator iterations")
+    ax_w.set_ylabel("Wasserstein estimate")
+    ax_w.grid(alpha=0.3)
+    ax_w.legend(fontsize=8, loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
