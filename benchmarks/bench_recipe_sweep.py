@@ -63,7 +63,7 @@ def main():
             else:
                 run = runs.Run({**VARIANTS[variant], "seed": seed}, run_dir, images=train)
             run.train(epochs=args.epochs, verbose=0)
-            generated = sampling.generate(run.gan.generator, len(holdout), seed=seed)
+            generated = sampling.generate(run.generator(), len(holdout), seed=seed)  # the averaged G, if any
             result = metrics.evaluate(generated, train, holdout, seed=0)
             rows.append({"variant": variant, "seed": seed, "epochs": run.epoch, "steps": len(run.steps),
                          "train_minutes": round(run.seconds / 60, 2), **result})

@@ -5,7 +5,9 @@ through the same code), ``wgan`` and ``wgan-gp`` (the WGAN port with the
 default generator and the exercise's critic), ``wgan-dcgan`` and
 ``wgan-gp-dcgan`` (the port with the reference's DCGAN_G and DCGAN_D at
 ngf = ndf = 32, half the reference's 64, so that they run about 4x faster on
-a 2-core CPU). The equal-minutes comparison of GAN, WGAN and WGAN-GP is this
+a 2-core CPU), ``lr-half-ema`` and ``lr-half-ema-mirror`` (the default with
+RMSProp 5e-4 for both networks and an averaged generator, decay 0.999, without
+and with mirrored faces; their snapshots are the averaged generator). The equal-minutes comparison of GAN, WGAN and WGAN-GP is this
 script with ``--recipes default wgan wgan-gp``.
 
     python benchmarks/bench_time_to_faces.py --data ../shared/datasets/lfw-deepfunneled \\
@@ -44,6 +46,9 @@ RECIPES = {
     "wgan-gp": {"model": "wgan-gp"},
     "wgan-dcgan": {"model": "wgan", **DCGAN_32},
     "wgan-gp-dcgan": {"model": "wgan-gp", **DCGAN_32},
+    # Issue 15's candidates: half the learning rates with an averaged generator (decay 0.999), and with mirroring.
+    "lr-half-ema": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999},
+    "lr-half-ema-mirror": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999, "mirror": True},
 }
 
 

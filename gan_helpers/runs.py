@@ -871,9 +871,9 @@ def _read_csv(path: Path) -> list[dict]:
                 for row in csv.DictReader(f)]
 
 
-def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=None, num_eval: int = 500,
-                       verbose: int = 0) -> tuple[dict, dict, dict]:
-    """Train one short run per config for the same minutes; evaluate each on the same held-out faces.
+def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = None, run_root=None,
+                       num_eval: int = 500, verbose: int = 0, epochs: int | None = None) -> tuple[dict, dict, dict]:
+    """Train one short run per config for the same minutes (or epochs); evaluate each on the same held-out faces.
 
     Returns ``(runs, metrics, samples)``, each a dict by config name. The
     face rate is left out when fewer than 50 images are evaluated. A run with
@@ -887,7 +887,7 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
     for name, config in configs.items():
         run_dir = Path(run_root) / name.replace(" ", "_") if run_root is not None else None
         run = Run(config, run_dir, images=images)
-        run.train(minutes=minutes, verbose=verbose)
+        run.train(epochs=epochs, minutes=minutes, verbose=verbose)
         num = min(num_eval, len(holdout))
         generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
         results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
@@ -902,3 +902,68 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float, run_root=
         print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
               + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if isinstance(v, float)))
     return trained, results, samples
+
+
+#: Settings that give one network the upper hand, for the balance-rule comparison (notebook 03,
+#: benchmarks/bench_balance_rules.py): each is the default recipe with one thing changed.
+BALANCE_SETTINGS = {
+    "default": {},
+    "g-lr-10x": {"g_learning_rate": 1e-2},  # G learns 10x faster than D
+    "d-lr-10x": {"d_learning_rate": 1e-2},  # D learns 10x faster than G
+    "d-wide-4x": {"discriminator": {"widths": (128, 256, 384), "dense_units": (1024,)}},  # a D 4x wider
+    # The blog's D with batch norm, judging reals and fakes as one mixed batch: too strong from the start.
+    "d-batch-norm-mixed": {"discriminator": {"batch_norm": True}, "d_batch": "mixed"},
+}
+
+
+def compare_balance_rules(setting, rules, seeds, images, holdout, epochs: int, image_size: int = 32,
+                          run_root=None, num_eval: int = 500, done=(), samples: dict | None = None,
+                          **overrides) -> list[dict]:
+    """Train ``setting`` (a name of :data:`BALANCE_SETTINGS` or a config dict) once per rule and seed.
+
+    Every run trains ``epochs`` epochs (equal steps) and is evaluated by
+    :func:`train_and_evaluate`. Returns one row per run: the setting, rule,
+    seed, the metrics and the fraction of steps whose D and G turns were
+    skipped. Rows already in ``done`` (same setting, rule, seed, epochs and
+    size) are not trained again. ``samples``, if given, is filled with each
+    run's first 36 samples by ``"setting, rule, seed N"``.
+    """
+    name = setting if isinstance(setting, str) else "custom"
+    config = BALANCE_SETTINGS[setting] if isinstance(setting, str) else setting
+    finished = {(r["setting"], r["rule"], r["seed"], r["epochs"], r["image_size"]) for r in done}
+    rows = []
+    for seed in seeds:
+        for rule in rules:
+            if (name, rule, seed, epochs, image_size) in finished:
+                continue
+            label = f"{name}_{rule}_seed{seed}"
+            run_config = {**config, **overrides, "image_size": image_size, "balance": rule, "seed": seed}
+            trained, results, generated = train_and_evaluate({label: run_config}, images, holdout, epochs=epochs,
+                                                             run_root=run_root, num_eval=num_eval)
+            if samples is not None:
+                samples[f"{name}, {rule}, seed {seed}"] = generated[label][:36]
+            steps = trained[label].steps
+            rows.append({"setting": name, "rule": rule, "seed": seed, "image_size": image_size, **results[label],
+                         "d_skipped": float(1 - np.mean([s["d_updated"] for s in steps])),
+                         "g_skipped": float(1 - np.mean([s["g_updated"] for s in steps]))})
+    return rows
+
+
+def balance_table(rows: list[dict]) -> str:
+    """A markdown table of :func:`compare_balance_rules` rows: mean and range over seeds per setting and rule."""
+    lines = ["| setting | rule | seeds | steps | SWD x1e3 mean (min-max) | face rate mean (min-max) | "
+             "diversity ratio mean (min-max) | D skipped | G skipped |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def spread(values, fmt):
+        return f"{np.mean(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        for rule in dict.fromkeys(r["rule"] for r in rows if r["setting"] == setting):
+            mine = [r for r in rows if r["setting"] == setting and r["rule"] == rule]
+            faces = [r["face_rate"] for r in mine if r.get("face_rate") is not None]
+            lines.append(
+                f"| {setting} | {rule} | {len(mine)} | {np.mean([r['steps'] for r in mine]):.0f} | "
+                f"{spread([r['swd'] for r in mine], '.1f')} | {spread(faces, '.3f') if faces else 'n/a'} | "
+                f"{spread([r['diversity_ratio'] for r in mine], '.2f')} | "
+                f"{np.mean([r['d_skipped'] for r in mine]):.0%} | {np.mean([r['g_skipped'] for r in mine]):.0%} |")
+    return "\n".join(lines)

@@ -209,6 +209,31 @@ def test_train_and_evaluate_reports_the_same_metrics_as_direct_calls(drawn, tmp_
         assert results[name]["d_on_fakes"] == metrics.discriminator_success(d, fake=samples[name])["fake"]
 
 
+def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp_path):
+    rows, samples = [], {}
+    with expect_collapse():
+        rows += runs.compare_balance_rules({"margin": 0.45, **SMALL}, ("always", "margin"), (0, 1), drawn[:64],
+                                           drawn[128:], epochs=1, image_size=32, run_root=tmp_path, num_eval=40,
+                                           samples=samples)
+    assert [(r["rule"], r["seed"]) for r in rows] == [("always", 0), ("margin", 0), ("always", 1), ("margin", 1)]
+    assert set(samples) == {f"custom, {rule}, seed {seed}" for rule in ("always", "margin") for seed in (0, 1)}
+    for row in rows:
+        steps = runs.Run.resume(tmp_path / f"custom_{row['rule']}_seed{row['seed']}").steps
+        assert row["steps"] == len(steps) == 4  # 64 faces, batch 16, one epoch
+        assert row["d_skipped"] == pytest.approx(1 - np.mean([s["d_updated"] for s in steps]))
+        assert row["g_skipped"] == pytest.approx(1 - np.mean([s["g_updated"] for s in steps]))
+        if row["rule"] == "always":
+            assert row["d_skipped"] == row["g_skipped"] == 0
+    # seed 0 and 1 differ; finished arms are not trained again
+    assert rows[0]["swd"] != rows[2]["swd"]
+    assert runs.compare_balance_rules({"margin": 0.45, **SMALL}, ("always", "margin"), (0, 1), drawn[:64],
+                                      drawn[128:], epochs=1, image_size=32, done=rows) == []
+    table = runs.balance_table(rows).splitlines()
+    assert len(table) == 4 and table[2].startswith("| custom | always | 2 | 4 |")
+    swds = [r["swd"] for r in rows if r["rule"] == "always"]
+    assert f"{np.mean(swds):.1f} ({min(swds):.1f}-{max(swds):.1f})" in table[2]
+
+
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(drawn, tmp_path):
     config = {**SMALL, "seed": 3}
     straight = runs.Run(config, tmp_path / "straight", images=drawn[:96])
