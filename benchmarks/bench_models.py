@@ -1,11 +1,17 @@
 """Benchmark: FLOPs of D and G, one D+G training step's speed, and the machine's matmul peak.
 
-    python benchmarks/bench_models.py [--steps 3]
+    python benchmarks/bench_models.py [--steps 3] [--precision float32|bfloat16]
 
 The default recipe and the blog's widths (D 32/64/96, G 256/256/128, 5x5
 kernels) run through the same code, steps interleaved so the machine's noise
 hits both alike; medians are reported. A step is one GAN.train_step on a
 batch of 64 real images (64 fakes), both networks updated ("always" rule).
+
+``--precision bfloat16`` builds both recipes under Keras' "mixed_bfloat16"
+policy (``runs.build``, as ``train --precision bfloat16`` does) and measures
+the matmul peak with bfloat16 operands, so the achieved GFLOP/s are set
+against what this CPU can do in bfloat16 (on a CPU without bfloat16 units the
+peak itself is emulated and low).
 """
 
 import argparse
@@ -14,15 +20,15 @@ import platform
 import statistics
 import time
 
-from gan_helpers import models, training
+from gan_helpers import models, runs
 from gan_helpers._quiet import import_tensorflow
 
 tf = import_tensorflow()
 
 
-def matmul_peak(n=4096, repeats=5):
-    """GFLOP/s of a large float32 matmul: what this CPU can do at best."""
-    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+def matmul_peak(n=4096, repeats=5, dtype="float32"):
+    """GFLOP/s of a large matmul in ``dtype``: what this CPU can do at best."""
+    a, b = tf.cast(tf.random.normal((n, n)), dtype), tf.cast(tf.random.normal((n, n)), dtype)
     mm = tf.function(lambda: tf.matmul(a, b))
     mm().numpy()
     times = []
@@ -42,6 +48,7 @@ def step_flops(g_flops, d_flops, batch=64):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--precision", choices=list(runs.PRECISIONS), default="float32")
     args = parser.parse_args()
     recipes = {
         "default (G 128/64/32, D 32/64/96, 3x3)": ({}, {}),
@@ -49,9 +56,9 @@ def main():
     }
     built = {}
     for name, (g_kwargs, d_kwargs) in recipes.items():
-        g, d = models.build_generator(**g_kwargs), models.build_discriminator(**d_kwargs)
-        gan = training.GAN(g, d, "always")
-        gan.compile()
+        gan = runs.build(runs.default_config(balance="always", generator=g_kwargs, discriminator=d_kwargs,
+                                             precision=args.precision))
+        g, d = gan.generator, gan.discriminator
         step = tf.function(gan.train_step)
         real = tf.random.uniform((64, 64, 64, 3), -1, 1)
         step(real)  # trace and warm up
@@ -59,14 +66,14 @@ def main():
     times = {name: [] for name in recipes}
     peaks = []
     for _ in range(args.steps):
-        peaks.append(matmul_peak())
+        peaks.append(matmul_peak(dtype=args.precision))
         for name, (step, real, _, _) in built.items():
             start = time.perf_counter()
             float(step(real)["err_gen"])
             times[name].append(time.perf_counter() - start)
     peak = statistics.median(peaks)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, TensorFlow {tf.__version__}; "
-          f"float32 matmul 4096^3 peak: median {peak:.0f} GFLOP/s (runs: {', '.join(f'{p:.0f}' for p in peaks)}).")
+          f"{args.precision} models; {args.precision} matmul 4096^3 peak: median {peak:.0f} GFLOP/s (runs: {', '.join(f'{p:.0f}' for p in peaks)}).")
     print("\n| recipe | G GFLOP/img | D GFLOP/img | step s (median) | images/s | achieved GFLOP/s | of peak |")
     print("|---|---|---|---|---|---|---|")
     medians = {}

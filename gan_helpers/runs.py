@@ -362,15 +362,26 @@ def load_checkpoint(gan, run_dir: Path, average=None) -> dict:
 
 
 class StopAtBudget(keras.callbacks.Callback):
-    """Stop after ``seconds`` of training (checked after every step)."""
+    """Stop at a deadline (``time.monotonic()``), or when the run has made ``generator_iterations``.
 
-    def __init__(self, deadline: float):
+    Checked after every step. Generator iterations are the steps that updated
+    G (every step of an "always" GAN; one in n_critic + 1 of a WGAN), counted
+    over the whole run, earlier sessions included.
+    """
+
+    def __init__(self, deadline: float, run=None, generator_iterations: int | None = None):
         super().__init__()
         self.deadline = deadline
+        self.run, self.target = run, generator_iterations
         self.hit = False
+        self._counted, self._iterations = 0, 0
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() >= self.deadline:
+        if self.target is not None:
+            new = self.run.steps[self._counted:]
+            self._iterations += sum(s.get("g_updated", 1.0) >= 0.5 for s in new)
+            self._counted += len(new)
+        if time.monotonic() >= self.deadline or (self.target is not None and self._iterations >= self.target):
             self.hit = True
             self.model.stop_training = True
 
@@ -408,28 +419,34 @@ class ProgressBar(keras.callbacks.Callback):
     (or the Wasserstein estimate) are shown beside it.
     """
 
-    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0):
+    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0, generator_iterations=None):
         super().__init__()
         from tqdm.auto import tqdm
 
         self.run = run
         self.by_time = minutes is not None
+        self.by_iterations = not self.by_time and generator_iterations is not None and epochs is None
         self.started = time.monotonic()
         if self.by_time:
             total = round(60 * minutes)
             self.bar = tqdm(total=total, desc="training", unit="s", mininterval=0.5,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of the budget "
                                        "[{elapsed}<{remaining}{postfix}]")
+        elif self.by_iterations:
+            self.bar = tqdm(total=max(0, generator_iterations - run.generator_iterations), desc="training",
+                            unit="G it.", mininterval=0.5)
         else:
             total = max(0, (epochs - run.epoch) * steps_per_epoch)
             self.bar = tqdm(total=total, desc="training", unit="step", mininterval=0.5)
 
     def on_train_batch_end(self, batch, logs=None):
+        last = self.run.steps[-1] if self.run.steps else {}
         if self.by_time:
             self.bar.n = min(self.bar.total, time.monotonic() - self.started)
+        elif self.by_iterations:
+            self.bar.n = min(self.bar.total, self.bar.n + int(last.get("g_updated", 1.0) >= 0.5))
         else:
             self.bar.n = min(self.bar.total, self.bar.n + 1)
-        last = self.run.steps[-1] if self.run.steps else {}
         shown = {k: last[k] for k in ("d_real_success", "d_fake_success", "g_success", "wasserstein") if k in last}
         self.bar.set_postfix({"epoch": self.run.epoch + 1, "step": len(self.run.steps),
                               **{k: f"{v:.2f}" for k, v in shown.items()}}, refresh=False)
@@ -615,6 +632,11 @@ class Run:
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.config.items()}
         files.write_text(self.run_dir / "config.json", json.dumps(config, indent=2))
 
+    @property
+    def generator_iterations(self) -> int:
+        """How many steps of this run updated G (every step of an "always" GAN; the WGAN's generator iterations)."""
+        return int(sum(s.get("g_updated", 1.0) >= 0.5 for s in self.steps))
+
     def title(self) -> str:
         rule = f" · balance {self.config['balance']}" if self.config["model"] == "gan" else ""
         rule += f" · averaged G ({self.config['ema_decay']:g})" if self.average is not None else ""
@@ -624,8 +646,14 @@ class Run:
     # -- training -------------------------------------------------------------
 
     def train(self, epochs: int | None = None, minutes: float | None = None, verbose: int = 1,
-              live: bool = False, live_every_steps: int = 0, snapshot_minutes=(), callbacks=()) -> list[dict]:
+              live: bool = False, live_every_steps: int = 0, snapshot_minutes=(), callbacks=(),
+              generator_iterations: int | None = None) -> list[dict]:
         """Train until ``epochs`` (total, counting earlier ones) or ``minutes`` more have passed.
+
+        ``generator_iterations``: or until the run has updated G that many
+        times in all (:attr:`generator_iterations`), the budget that compares
+        a GAN with a WGAN at equal generator updates. Whichever budget given
+        comes first ends the run.
 
         ``snapshot_minutes`` saves the generator to ``snapshots/`` in the run
         folder when the run's total training time passes each value.
@@ -636,21 +664,23 @@ class Run:
         saved to the run folder. A NaN loss raises :class:`TrainingDiverged`
         after restoring the last good checkpoint.
         """
-        check_budget(epochs, minutes, done_epochs=self.epoch)
-        if self.config["distribute"] == "multi-worker" and minutes is not None:
+        check_budget(epochs, minutes, done_epochs=self.epoch, generator_iterations=generator_iterations,
+                     done_iterations=self.generator_iterations)
+        if self.config["distribute"] == "multi-worker" and (minutes, generator_iterations) != (None, None):
             # Each worker would stop at its own step and leave the others waiting in a collective.
             raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes.")
         self._ensure_images(progress=verbose > 0)
         self._prepare_folder()
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
-        budget, nan_guard = StopAtBudget(deadline), StopOnNaN()
+        budget, nan_guard = StopAtBudget(deadline, self, generator_iterations), StopOnNaN()
         monitor = Monitor(self, live=live, every_steps=live_every_steps)
         extra_callbacks, callbacks = list(callbacks), [monitor, nan_guard, budget]
         if self.average is not None:
             callbacks.insert(0, averaging.UpdateAverage(self.average))
         if verbose:
             steps_per_epoch = len(self.images) // self.config["batch_size"]
-            callbacks.append(ProgressBar(self, epochs=epochs, minutes=minutes, steps_per_epoch=steps_per_epoch))
+            callbacks.append(ProgressBar(self, epochs=epochs, minutes=minutes, steps_per_epoch=steps_per_epoch,
+                                         generator_iterations=generator_iterations))
         if snapshot_minutes:
             if self.run_dir is None:
                 raise ValueError("snapshot_minutes needs a run folder (run_dir).")
@@ -838,9 +868,10 @@ def _read_config(run_dir: Path) -> dict:
     return config
 
 
-def check_budget(epochs=None, minutes=None, done_epochs: int = 0) -> None:
+def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iterations=None,
+                 done_iterations: int = 0) -> None:
     """A training budget must be given and must be something that trains."""
-    if epochs is None and minutes is None:
+    if epochs is None and minutes is None and generator_iterations is None:
         raise ValueError("Give a budget: --minutes M or --epochs E (epochs=E or minutes=M in Python).")
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
         raise ValueError(f"--minutes must be a positive number. Received: {minutes}")
@@ -850,6 +881,14 @@ def check_budget(epochs=None, minutes=None, done_epochs: int = 0) -> None:
         if epochs <= done_epochs:
             raise ValueError(f"--epochs counts the run's total epochs, and this run already has {done_epochs}; "
                              f"give more than {done_epochs}, or --minutes.")
+    if generator_iterations is not None:
+        if (isinstance(generator_iterations, bool) or not isinstance(generator_iterations, (int, np.integer))
+                or generator_iterations < 1):
+            raise ValueError(f"generator_iterations must be a whole number of at least 1. "
+                             f"Received: {generator_iterations}")
+        if generator_iterations <= done_iterations:
+            raise ValueError(f"generator_iterations counts the run's total generator iterations, and this run "
+                             f"already has {done_iterations}; give more than {done_iterations}.")
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -872,8 +911,9 @@ def _read_csv(path: Path) -> list[dict]:
 
 
 def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = None, run_root=None,
-                       num_eval: int = 500, verbose: int = 0, epochs: int | None = None) -> tuple[dict, dict, dict]:
-    """Train one short run per config for the same minutes (or epochs); evaluate each on the same held-out faces.
+                       num_eval: int = 500, verbose: int = 0, epochs: int | None = None,
+                       generator_iterations: int | None = None) -> tuple[dict, dict, dict]:
+    """Train one short run per config for the same minutes, epochs or generator iterations; evaluate each alike.
 
     Returns ``(runs, metrics, samples)``, each a dict by config name. The
     face rate is left out when fewer than 50 images are evaluated. A run with
@@ -887,7 +927,7 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = N
     for name, config in configs.items():
         run_dir = Path(run_root) / name.replace(" ", "_") if run_root is not None else None
         run = Run(config, run_dir, images=images)
-        run.train(epochs=epochs, minutes=minutes, verbose=verbose)
+        run.train(epochs=epochs, minutes=minutes, verbose=verbose, generator_iterations=generator_iterations)
         num = min(num_eval, len(holdout))
         generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
         results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
@@ -898,6 +938,8 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = N
             results[name]["d_on_heldout_faces"] = metrics.discriminator_success(d, real=holdout[:num])["real"]
             results[name]["d_on_fakes"] = on_train["fake"]
         results[name]["epochs"], results[name]["steps"] = run.epoch, len(run.steps)
+        results[name]["generator_iterations"] = run.generator_iterations
+        results[name]["train_minutes"] = run.seconds / 60
         trained[name], samples[name] = run, generated
         print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
               + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if isinstance(v, float)))
@@ -921,6 +963,8 @@ def compare_balance_rules(setting, rules, seeds, images, holdout, epochs: int, i
                           **overrides) -> list[dict]:
     """Train ``setting`` (a name of :data:`BALANCE_SETTINGS` or a config dict) once per rule and seed.
 
+    ``overrides`` change every run (e.g. smaller networks); their
+    ``generator``/``discriminator`` arguments are merged with the setting's.
     Every run trains ``epochs`` epochs (equal steps) and is evaluated by
     :func:`train_and_evaluate`. Returns one row per run: the setting, rule,
     seed, the metrics and the fraction of steps whose D and G turns were
@@ -938,6 +982,8 @@ def compare_balance_rules(setting, rules, seeds, images, holdout, epochs: int, i
                 continue
             label = f"{name}_{rule}_seed{seed}"
             run_config = {**config, **overrides, "image_size": image_size, "balance": rule, "seed": seed}
+            for key in ("generator", "discriminator"):  # builder arguments merge: the setting's and the overrides'
+                run_config[key] = {**config.get(key, {}), **overrides.get(key, {})}
             trained, results, generated = train_and_evaluate({label: run_config}, images, holdout, epochs=epochs,
                                                              run_root=run_root, num_eval=num_eval)
             if samples is not None:

@@ -211,14 +211,19 @@ def test_train_and_evaluate_reports_the_same_metrics_as_direct_calls(drawn, tmp_
 
 def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp_path):
     rows, samples = [], {}
+    small = {k: v for k, v in SMALL.items() if k != "image_size"}
     with expect_collapse():
-        rows += runs.compare_balance_rules({"margin": 0.45, **SMALL}, ("always", "margin"), (0, 1), drawn[:64],
-                                           drawn[128:], epochs=1, image_size=32, run_root=tmp_path, num_eval=40,
-                                           samples=samples)
+        rows += runs.compare_balance_rules({"margin": 0.45, "discriminator": {"batch_norm": True}},
+                                           ("always", "margin"), (0, 1), drawn[:64], drawn[128:], epochs=1,
+                                           image_size=32, run_root=tmp_path, num_eval=40, samples=samples, **small)
     assert [(r["rule"], r["seed"]) for r in rows] == [("always", 0), ("margin", 0), ("always", 1), ("margin", 1)]
     assert set(samples) == {f"custom, {rule}, seed {seed}" for rule in ("always", "margin") for seed in (0, 1)}
     for row in rows:
-        steps = runs.Run.resume(tmp_path / f"custom_{row['rule']}_seed{row['seed']}").steps
+        run = runs.Run.resume(tmp_path / f"custom_{row['rule']}_seed{row['seed']}")
+        # the setting's D arguments and the overrides' are merged
+        assert run.config["discriminator"] == {"widths": [8, 16, 16], "dense_units": [32], "batch_norm": True}
+        assert run.config["balance"] == row["rule"] and run.config["margin"] == 0.45
+        steps = run.steps
         assert row["steps"] == len(steps) == 4  # 64 faces, batch 16, one epoch
         assert row["d_skipped"] == pytest.approx(1 - np.mean([s["d_updated"] for s in steps]))
         assert row["g_skipped"] == pytest.approx(1 - np.mean([s["g_updated"] for s in steps]))
@@ -226,12 +231,35 @@ def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp
             assert row["d_skipped"] == row["g_skipped"] == 0
     # seed 0 and 1 differ; finished arms are not trained again
     assert rows[0]["swd"] != rows[2]["swd"]
-    assert runs.compare_balance_rules({"margin": 0.45, **SMALL}, ("always", "margin"), (0, 1), drawn[:64],
-                                      drawn[128:], epochs=1, image_size=32, done=rows) == []
+    assert runs.compare_balance_rules({"margin": 0.45}, ("always", "margin"), (0, 1), drawn[:64],
+                                      drawn[128:], epochs=1, image_size=32, done=rows, **small) == []
     table = runs.balance_table(rows).splitlines()
     assert len(table) == 4 and table[2].startswith("| custom | always | 2 | 4 |")
     swds = [r["swd"] for r in rows if r["rule"] == "always"]
     assert f"{np.mean(swds):.1f} ({min(swds):.1f}-{max(swds):.1f})" in table[2]
+
+
+def test_generator_iteration_budget_counts_only_the_steps_that_updated_g(drawn, tmp_path):
+    run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "always", images=drawn[:128])
+    with expect_collapse():
+        run.train(generator_iterations=5, verbose=0)
+    assert run.generator_iterations == len(run.steps) == 5  # every step updates G
+    with expect_collapse():
+        run.train(generator_iterations=11, verbose=0)  # a total: 6 more, across the epoch boundary (8 steps/epoch)
+    assert run.generator_iterations == len(run.steps) == 11 and run.epoch == 2
+    with pytest.raises(ValueError, match="already has 11"):
+        run.train(generator_iterations=11, verbose=0)
+    # a rule that skips G's turn: the budget counts G's updates, not steps
+    margin = runs.Run({**SMALL, "balance": "margin", "margin": 0.49}, None, images=drawn[:128])
+    with expect_collapse():
+        margin.train(generator_iterations=6, verbose=0)
+    assert margin.generator_iterations == 6 == sum(s["g_updated"] >= 0.5 for s in margin.steps)
+    assert margin.steps[-1]["g_updated"] >= 0.5  # stopped on the step that made the 6th
+    # train_and_evaluate reports it
+    with expect_collapse():
+        _, results, _ = runs.train_and_evaluate({"a": {**SMALL, "balance": "always"}}, drawn[:128], drawn[128:],
+                                                generator_iterations=3, num_eval=40)
+    assert results["a"]["generator_iterations"] == results["a"]["steps"] == 3
 
 
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(drawn, tmp_path):

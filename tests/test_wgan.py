@@ -499,3 +499,19 @@ def test_the_command_line_chooses_both_networks(tmp_path):
     args = cli.build_parser().parse_args(["train", "--minutes", "1", "--data", str(folder),
                                           "--out", str(tmp_path / "r2")])
     assert "generator_architecture" not in cli._train_config(args)[0]
+
+
+def test_generator_iteration_budget_of_a_wgan_run(tmp_path):
+    from gan_helpers import runs
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
+    config = {"model": "wgan-gp", "image_size": 32, "batch_size": 8, "latent_dim": 8,
+              "generator": {"widths": (8, 8)}, "discriminator": {"widths": (4, 8, 8), "dense_units": (8,)}}
+    run = runs.Run(config, None, images=images)
+    with pytest.warns(UserWarning, match="Possible mode collapse"):  # tiny networks draw near-constant images
+        run.train(generator_iterations=3, verbose=0)
+    assert run.generator_iterations == 3
+    # WGAN-GP: 5 critic steps per generator iteration, so the budget ran 15 steps, G updated on every 5th
+    assert len(run.steps) == 15
+    assert [i for i, s in enumerate(run.steps) if s["g_updated"] >= 0.5] == [4, 9, 14]
