@@ -171,6 +171,13 @@ def median_filter(values, window: int = 101) -> np.ndarray:
     return out
 
 
+def _plot_median(ax, x, values, window: int, **style):
+    """The centred median curve, labelled with the window it used and where it starts."""
+    used = min(window, len(values) if len(values) % 2 else len(values) - 1)
+    ax.plot(x, median_filter(values, window), label=f"centred median of {used} (from iteration {used // 2 + 1})",
+            **style)
+
+
 def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int = 101):
     """WGAN figure: the Wasserstein estimate (-Loss_D) against generator iterations, and the grid."""
     import matplotlib.pyplot as plt
@@ -181,9 +188,7 @@ def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int =
         estimate = [s["wasserstein"] for s in at_g]
         x = np.arange(1, len(at_g) + 1)
         ax_w.plot(x, estimate, alpha=0.3, label="-Loss_D")
-        smoothed = median_filter(estimate, window)
-        used = min(window, len(estimate) if len(estimate) % 2 else len(estimate) - 1)
-        ax_w.plot(x, smoothed, label=f"centred median of {used} (from iteration {used // 2 + 1})")
+        _plot_median(ax_w, x, estimate, window)
     ax_w.set_xlabel("generator iterations")
     ax_w.set_ylabel("Wasserstein estimate")
     ax_w.grid(alpha=0.3)
@@ -362,9 +367,7 @@ def wgan_progress(steps: list[dict], grids: list[tuple], window: int = 101, titl
     x = np.arange(1, len(estimate) + 1)
     if estimate:
         ax_w.plot(x, estimate, alpha=0.25, color="C0", label="-Loss_D at each generator iteration")
-        smoothed = median_filter(estimate, window)
-        used = min(window, len(estimate) if len(estimate) % 2 else len(estimate) - 1)
-        ax_w.plot(x, smoothed, color="C0", label=f"centred median of {used} (from iteration {used // 2 + 1})")
+        _plot_median(ax_w, x, estimate, window, color="C0")
     for i, (at, images, caption) in enumerate(grids):
         ax_w.axvline(at, color="gray", linestyle=":", linewidth=1)
         ax_w.annotate(chr(ord("A") + i), (at, 1), xycoords=("data", "axes fraction"), ha="center", va="bottom")
