@@ -228,11 +228,8 @@ def _build(config: dict):
         model = wgan.WGAN(generator, critic, seed=config["seed"],
                           **({"clip_value": None, "gradient_penalty": 10.0, "warmup_iterations": 0,
                               "warmup_every": 0} if config["model"] == "wgan-gp" else {}))
-        if config["model"] == "wgan-gp":
-            model.compile(keras.optimizers.Adam(d_lr, beta_1=0.0, beta_2=0.9),
-                          keras.optimizers.Adam(g_lr, beta_1=0.0, beta_2=0.9))
-        else:
-            model.compile(keras.optimizers.RMSprop(d_lr), keras.optimizers.RMSprop(g_lr))
+        optimizer = wgan.reference_adam if config["model"] == "wgan-gp" else wgan.reference_rmsprop
+        model.compile(optimizer(d_lr), optimizer(g_lr))
         return model
     discriminator = _float32_output(models.build_discriminator(image_size=size, **config["discriminator"]))
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}

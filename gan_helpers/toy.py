@@ -128,8 +128,8 @@ def build_toy_model(variant: str = "wgan-gp", seed: int = 0, width: int = 64, de
         lr = settings["learning_rate"]
         if steps and final_lr < 1:
             lr = keras.optimizers.schedules.PolynomialDecay(lr, updates, end_learning_rate=final_lr * lr)
-        if variant == "wgan":  # the clipped WGAN's RMSProp (no momentum, as its paper advises)
-            return keras.optimizers.RMSprop(lr)
+        if variant == "wgan":  # the clipped WGAN's RMSProp, as the reference's PyTorch runs it
+            return wgan.reference_rmsprop(lr)
         return keras.optimizers.Adam(lr, beta_1=settings["beta_1"], beta_2=0.9)
 
     if variant == "gan":

@@ -16,7 +16,9 @@ or gen_iterations % 500 == 0 else 5``
 ``noise.normal_(0, 1)`` before the        the generator step draws FRESH noise
 generator step                            (:meth:`WGAN.generator_step`)
 ``errG = netD(fake); backward(one)``      G minimises ``Loss_G = D(fake)``
-``RMSprop(lr=5e-5)`` for both             :func:`build_wgan` defaults
+``RMSprop(lr=5e-5)`` for both             :func:`reference_rmsprop` (PyTorch's
+                                          alpha 0.99 and eps 1e-8; Keras'
+                                          defaults differ, see there)
 ``DCGAN_G``, ``DCGAN_D`` (and             :func:`gan_helpers.models.build_dcgan_generator`,
 ``_nobn``) in ``models/dcgan.py``         :func:`gan_helpers.models.build_dcgan_critic`
                                           (``batch_norm=False``)
@@ -180,12 +182,9 @@ class WGAN(keras.Model):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         super().compile(**kwargs)
-        if self.gradient_penalty:
-            self.d_optimizer = d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
-            self.g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
-        else:
-            self.d_optimizer = d_optimizer or keras.optimizers.RMSprop(5e-5)
-            self.g_optimizer = g_optimizer or keras.optimizers.RMSprop(5e-5)
+        default = reference_adam if self.gradient_penalty else reference_rmsprop
+        self.d_optimizer = d_optimizer or default()
+        self.g_optimizer = g_optimizer or default()
         self.d_optimizer.build(self.critic.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.clip_weights()
@@ -303,6 +302,50 @@ class WGAN(keras.Model):
         generator = keras.saving.deserialize_keras_object(config.pop("generator"))
         critic = keras.saving.deserialize_keras_object(config.pop("critic"))
         return cls(generator, critic, **config)
+
+
+@keras.saving.register_keras_serializable(package="gan_helpers")
+class TorchRMSprop(keras.optimizers.RMSprop):
+    """PyTorch's ``optim.RMSprop`` (no momentum, not centred) in Keras: ``eps`` is added to the root.
+
+    PyTorch updates ``w -= lr * g / (sqrt(v) + eps)`` with ``alpha=0.99, eps=1e-8``;
+    Keras' RMSprop adds its epsilon (default 1e-7) *inside* the root, ``w -= lr * g /
+    sqrt(v + eps)``, with ``rho=0.9``. The two differ wherever the running RMS of a
+    gradient is below about 3e-4 (Keras' steps are then smaller), which is where a
+    clipped critic's gradients are: its weights are at most 0.01.
+    """
+
+    def __init__(self, learning_rate=5e-5, rho=0.99, epsilon=1e-8, **kwargs):
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, **kwargs)
+        if self.momentum or self.centered:
+            raise ValueError("TorchRMSprop has no momentum and is not centred (the reference uses neither).")
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = keras.ops.cast(learning_rate, variable.dtype)
+        gradient = keras.ops.cast(gradient, variable.dtype)
+        velocity = self._velocities[self._get_variable_index(variable)]
+        self.assign(velocity, self.rho * velocity + (1 - self.rho) * keras.ops.square(gradient))
+        self.assign_sub(variable, lr * gradient / (keras.ops.sqrt(velocity) + self.epsilon))
+
+
+def reference_rmsprop(learning_rate: float = 5e-5) -> keras.optimizers.Optimizer:
+    """The clipped WGAN's optimizer as the reference runs it: PyTorch's ``optim.RMSprop(lr=5e-5)``
+    (``alpha=0.99``, ``eps=1e-8`` added to the root; see :class:`TorchRMSprop`).
+
+    With Keras' default RMSprop instead, a clipped critic learns many times slower than the
+    reference's (tests/test_wgan.py compares both with the PyTorch formula written in numpy).
+    """
+    return TorchRMSprop(learning_rate)
+
+
+def reference_adam(learning_rate: float = 1e-4) -> keras.optimizers.Optimizer:
+    """WGAN-GP's optimizer (improved_wgan_training): Adam(1e-4, beta1=0, beta2=0.9).
+
+    The reference is TensorFlow 1's ``AdamOptimizer``, whose epsilon (1e-8) is
+    added to the root as in Keras; Keras' default epsilon is 1e-7, so it is set
+    to 1e-8 here.
+    """
+    return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
 
 
 def build_wgan(generator, critic, variant: str = "wgan", seed=None, **kwargs) -> WGAN:

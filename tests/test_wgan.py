@@ -131,6 +131,50 @@ def expected_generator_kernel(model, real, noise, g_noise, learning_rate):
     return w - learning_rate * np.outer(g_noise.mean(axis=0), v_after)
 
 
+def _pytorch_rmsprop(weights, gradients, lr, alpha=0.99, eps=1e-8):
+    """torch.optim.RMSprop's update (torch/optim/rmsprop.py, no momentum, not centred), in numpy."""
+    square_avg = np.zeros_like(weights)
+    for g in gradients:
+        square_avg = alpha * square_avg + (1 - alpha) * g * g
+        weights = weights - lr * g / (np.sqrt(square_avg) + eps)
+    return weights
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3, 1e-5])
+def test_the_clipped_wgans_optimizer_is_the_references_pytorch_rmsprop(scale):
+    """Gradients as small as a clipped critic's (1e-5) must move the weights as PyTorch's RMSprop would;
+    Keras' default RMSprop (epsilon 1e-7 inside the root) moves them 10-100x less at that scale."""
+    rng = np.random.default_rng(0)
+    start = rng.uniform(-0.01, 0.01, size=50)
+    gradients = [scale * rng.standard_normal(50) for _ in range(20)]
+    expected = _pytorch_rmsprop(start, gradients, 5e-5)
+    variable = keras.Variable(start.astype("float32"))
+    optimizer = wgan.reference_rmsprop()
+    for g in gradients:
+        optimizer.apply_gradients([(tf.constant(g, tf.float32), variable)])
+    moved, expected_moved = np.asarray(variable) - start, expected - start
+    np.testing.assert_allclose(moved, expected_moved, rtol=1e-3, atol=1e-9)
+    assert np.abs(expected_moved).max() > 1e-5  # the weights did move: the comparison means something
+    if scale < 1e-3:  # Keras' own RMSprop (epsilon inside the root) is what the port must not use
+        default = keras.Variable(start.astype("float32"))
+        keras_rmsprop = keras.optimizers.RMSprop(5e-5, rho=0.99)
+        for g in gradients:
+            keras_rmsprop.apply_gradients([(tf.constant(g, tf.float32), default)])
+        assert np.abs(np.asarray(default) - start).max() < 0.2 * np.abs(expected_moved).max()
+
+
+def test_both_wgans_get_the_references_optimizers_by_default():
+    generator, critic = models.build_dcgan_generator(image_size=16, width=8), models.build_dcgan_critic(16, 8)
+    clipped = wgan.build_wgan(generator, critic, "wgan")
+    assert isinstance(clipped.d_optimizer, wgan.TorchRMSprop)
+    assert (clipped.d_optimizer.rho, clipped.d_optimizer.epsilon) == (0.99, 1e-8)
+    assert float(clipped.g_optimizer.learning_rate) == pytest.approx(5e-5)
+    generator, critic = models.build_dcgan_generator(image_size=16, width=8), models.build_dcgan_critic(16, 8, False)
+    gp = wgan.build_wgan(generator, critic, "wgan-gp")
+    assert isinstance(gp.d_optimizer, keras.optimizers.Adam)
+    assert (gp.d_optimizer.beta_1, gp.d_optimizer.beta_2, gp.d_optimizer.epsilon) == (0.0, 0.9, 1e-8)
+
+
 def test_the_generator_step_draws_fresh_noise():
     lr = 0.1
     rng = np.random.default_rng(0)
