@@ -189,10 +189,12 @@ def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int =
         x = np.arange(1, len(at_g) + 1)
         ax_w.plot(x, estimate, alpha=0.3, label="-Loss_D")
         _plot_median(ax_w, x, estimate, window)
+        ax_w.legend(fontsize=8)
+    else:
+        ax_w.text(0.5, 0.5, "no generator iteration yet", transform=ax_w.transAxes, ha="center", color="gray")
     ax_w.set_xlabel("generator iterations")
     ax_w.set_ylabel("Wasserstein estimate")
     ax_w.grid(alpha=0.3)
-    ax_w.legend(fontsize=8)
     return _finish_monitor(fig, ax_grid, samples, title)
 
 
@@ -348,6 +350,16 @@ def balance_evidence(rows: list[dict], keys=("swd", "diversity_ratio", "face_rat
         ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
+
+
+def progress_grids(records: list[dict], count: int = 4) -> list[tuple]:
+    """``count`` of :func:`gan_helpers.runs.watch`'s records, evenly spread and always the last, as the
+    ``grids`` of :func:`wgan_progress`: ``(generator_iterations, samples, "N min, SWD S")``."""
+    if not records:
+        return []
+    picks = sorted({int(round(i)) for i in np.linspace(0, len(records) - 1, min(count, len(records)))})
+    return [(records[i]["generator_iterations"], records[i]["samples"],
+             f"{records[i]['minutes']:.0f} min, SWD {records[i]['swd']:.0f}") for i in picks]
 
 
 def wgan_progress(steps: list[dict], grids: list[tuple], window: int = 101, title: str = ""):

@@ -925,22 +925,108 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = N
         run_dir = Path(run_root) / name.replace(" ", "_") if run_root is not None else None
         run = Run(config, run_dir, images=images)
         run.train(epochs=epochs, minutes=minutes, verbose=verbose, generator_iterations=generator_iterations)
-        num = min(num_eval, len(holdout))
-        generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
-        results[name] = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
-        if hasattr(run.gan, "discriminator"):
-            d = run.gan.discriminator
-            on_train = metrics.discriminator_success(d, real=images[:num], fake=generated)
-            results[name]["d_on_train_faces"] = on_train["real"]
-            results[name]["d_on_heldout_faces"] = metrics.discriminator_success(d, real=holdout[:num])["real"]
-            results[name]["d_on_fakes"] = on_train["fake"]
-        results[name]["epochs"], results[name]["steps"] = run.epoch, len(run.steps)
-        results[name]["generator_iterations"] = run.generator_iterations
-        results[name]["train_minutes"] = run.seconds / 60
-        trained[name], samples[name] = run, generated
+        results[name], samples[name] = evaluate_run(run, images, holdout, num_eval)
+        trained[name] = run
         print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
               + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if isinstance(v, float)))
     return trained, results, samples
+
+
+def evaluate_run(run: "Run", images, holdout, num_eval: int = 500) -> tuple[dict, np.ndarray]:
+    """The metrics of a run's generator as it is now, and the samples they were measured on.
+
+    ``num_eval`` samples from fixed noise (seed 1) against as many held-out
+    faces (:func:`metrics.evaluate`; the face rate is left out below 50
+    images), with the run's progress: ``epochs``, ``steps``,
+    ``generator_iterations``, ``train_minutes``. For a GAN also D's success
+    in inference mode (:func:`metrics.discriminator_success`): on faces it
+    trained on (``d_on_train_faces``), on held-out faces
+    (``d_on_heldout_faces``) and on the evaluated fakes (``d_on_fakes``).
+    """
+    num = min(num_eval, len(holdout))
+    generated = run.sample(np.random.default_rng(1).normal(size=(num, run.config["latent_dim"])))
+    result = metrics.evaluate(generated, images, holdout[:num], with_faces=num >= 50)
+    if hasattr(run.gan, "discriminator"):
+        d = run.gan.discriminator
+        on_train = metrics.discriminator_success(d, real=images[:num], fake=generated)
+        result["d_on_train_faces"] = on_train["real"]
+        result["d_on_heldout_faces"] = metrics.discriminator_success(d, real=holdout[:num])["real"]
+        result["d_on_fakes"] = on_train["fake"]
+    result["epochs"], result["steps"] = run.epoch, len(run.steps)
+    result["generator_iterations"] = run.generator_iterations
+    result["train_minutes"] = run.seconds / 60
+    return result, generated
+
+
+def evaluate_at_marks(run: "Run", images, holdout, generator_iterations=(), minutes: float | None = None,
+                      num_eval: int = 500) -> dict:
+    """Train ``run`` to each mark in turn and evaluate it there (:func:`evaluate_run`).
+
+    The marks are totals: first each number of ``generator_iterations`` (in
+    increasing order), then ``minutes`` of training in all. Returns
+    ``{label: (result, samples)}`` with labels ``"N generator iterations"`` and
+    ``"M min"``, in the order trained. A mark the run has already passed is
+    evaluated where the run is, and its result has ``passed_mark`` True.
+    """
+    marks = [("iterations", int(n)) for n in sorted(set(generator_iterations))]
+    if minutes is not None:
+        marks.append(("minutes", float(minutes)))
+    evaluated = {}
+    for kind, value in marks:
+        if kind == "iterations":
+            label, passed = f"{value:,} generator iterations", run.generator_iterations >= value
+            if not passed:
+                run.train(generator_iterations=value, verbose=0)
+        else:
+            label, passed = f"{value:g} min", run.seconds / 60 >= value
+            if not passed:
+                run.train(minutes=value - run.seconds / 60, verbose=0)
+        result, samples = evaluate_run(run, images, holdout, num_eval)
+        result["passed_mark"] = passed
+        evaluated[label] = (result, samples)
+    return evaluated
+
+
+def results_table(results: dict) -> str:
+    """A Markdown table of :func:`evaluate_run` results by name: training done and the metrics."""
+    lines = ["| run | training minutes | generator iterations | steps | SWD x1e3 | face rate | diversity | "
+             "memorisation |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        face = f"{r['face_rate']:.3f}" if "face_rate" in r else "-"
+        lines.append(f"| {name} | {r['train_minutes']:.1f} | {r['generator_iterations']:,} | {r['steps']:,} | "
+                     f"{r['swd']:.1f} | {face} | {r['diversity_ratio']:.2f} | {r['memorisation_ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def watch(run: "Run", minutes: float, every: float, holdout, num: int = 500, num_grid: int = 16,
+          estimate_window: int = 50) -> list[dict]:
+    """Train ``run`` for ``minutes`` more, stopping every ``every`` minutes to record how far it has come.
+
+    Each record holds the run's ``minutes`` of training, ``generator_iterations``
+    and ``steps`` so far, ``swd`` (x1e3) of ``num`` samples from fixed noise
+    (seed 1) against as many held-out faces, ``samples`` (the first
+    ``num_grid`` of them, the same noise every time) and, for a WGAN,
+    ``estimate``: the median Wasserstein estimate (-Loss_D) over the last
+    ``estimate_window`` generator iterations (NaN before any). Stops early
+    when a chunk is interrupted.
+    """
+    if minutes <= 0 or every <= 0:
+        raise ValueError(f"minutes and every must be > 0. Received: minutes={minutes}, every={every}")
+    noise = np.random.default_rng(1).normal(size=(min(num, len(holdout)), run.config["latent_dim"]))
+    records, end = [], run.seconds / 60 + minutes
+    while run.seconds / 60 < end - 1e-6:
+        before = run.seconds
+        run.train(minutes=min(every, end - run.seconds / 60), verbose=0)
+        if run.interrupted or run.seconds <= before:
+            break
+        generated = run.sample(noise)
+        at_g = [s["wasserstein"] for s in run.steps if "wasserstein" in s and s.get("g_updated", 0) >= 0.5]
+        records.append({"minutes": run.seconds / 60, "generator_iterations": run.generator_iterations,
+                        "steps": len(run.steps),
+                        "estimate": float(np.median(at_g[-estimate_window:])) if at_g else float("nan"),
+                        "swd": metrics.swd(generated, holdout[:len(noise)], patches_per_image=64)["avg"],
+                        "samples": generated[:num_grid]})
+    return records
 
 
 #: Settings that give one network the upper hand, for the balance-rule comparison (notebook 03,

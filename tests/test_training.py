@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_helpers import balance, data, metrics, models, runs, training
+from gan_helpers import balance, data, metrics, models, plots, runs, training
 from gan_helpers._quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -207,6 +207,54 @@ def test_train_and_evaluate_reports_the_same_metrics_as_direct_calls(drawn, tmp_
         assert results[name]["d_on_train_faces"] == metrics.discriminator_success(d, real=drawn[:60])["real"]
         assert results[name]["d_on_heldout_faces"] == metrics.discriminator_success(d, real=drawn[128:188])["real"]
         assert results[name]["d_on_fakes"] == metrics.discriminator_success(d, fake=samples[name])["fake"]
+
+
+def test_watch_records_progress_that_matches_the_run(drawn):
+    wgan_config = {**SMALL, "model": "wgan-gp", "generator_architecture": "dcgan", "critic": "dcgan",
+                   "generator": {"width": 8}, "discriminator": {"width": 8}}
+    run = runs.Run(wgan_config, None, images=drawn[:128])
+    with expect_collapse():
+        records = runs.watch(run, minutes=0.02, every=0.01, holdout=drawn[128:], num=40, num_grid=4)
+        assert 1 <= len(records) <= 2  # one when the first chunk (with its tracing) overran the budget
+        records += runs.watch(run, minutes=0.01, every=0.01, holdout=drawn[128:], num=40, num_grid=4)
+    assert 2 <= len(records) <= 3
+    assert [r["steps"] for r in records] == sorted({r["steps"] for r in records})  # strictly growing
+    last = records[-1]
+    assert last["steps"] == len(run.steps) and last["generator_iterations"] == run.generator_iterations
+    assert abs(last["minutes"] - run.seconds / 60) < 1e-9
+    # the samples come from the same fixed noise (seed 1) as evaluate_run's, and the SWD is measured on them
+    result, generated = runs.evaluate_run(run, drawn[:128], drawn[128:], num_eval=40)
+    np.testing.assert_array_equal(last["samples"], generated[:4])
+    assert last["swd"] == metrics.swd(generated, drawn[128:168], patches_per_image=64)["avg"]
+    assert result["swd"] == metrics.evaluate(generated, drawn[:128], drawn[128:168], with_faces=False)["swd"]
+    assert result["generator_iterations"] == run.generator_iterations and "d_on_fakes" not in result
+    at_g = [s["wasserstein"] for s in run.steps if s["g_updated"] >= 0.5]
+    assert last["estimate"] == float(np.median(at_g[-50:]))
+    # a GAN has no estimate; the grids for the figure are spread over the records and end at the last
+    grids = plots.progress_grids(records, count=2)
+    assert [g[0] for g in grids] == [records[0]["generator_iterations"], last["generator_iterations"]]
+    assert grids[-1][2] == f"{last['minutes']:.0f} min, SWD {last['swd']:.0f}"
+    gan = runs.Run({**SMALL, "balance": "always"}, None, images=drawn[:128])
+    with expect_collapse():
+        assert np.isnan(runs.watch(gan, 0.01, 0.01, drawn[128:], num=20)[-1]["estimate"])
+    with pytest.raises(ValueError, match="every must be > 0"):
+        runs.watch(gan, 1, 0, drawn[128:])
+
+
+def test_evaluate_at_marks_trains_to_each_mark_and_evaluates_there(drawn):
+    run = runs.Run({**SMALL, "balance": "always"}, None, images=drawn[:128])
+    with expect_collapse():
+        marks = runs.evaluate_at_marks(run, drawn[:128], drawn[128:], generator_iterations=(9, 3), minutes=0.01,
+                                       num_eval=20)
+    assert list(marks) == ["3 generator iterations", "9 generator iterations", "0.01 min"]
+    first, second = marks["3 generator iterations"][0], marks["9 generator iterations"][0]
+    assert (first["generator_iterations"], second["generator_iterations"]) == (3, 9)
+    assert not first["passed_mark"] and not second["passed_mark"]
+    last, samples = marks["0.01 min"]
+    assert last["train_minutes"] >= 0.01 or last["passed_mark"]
+    assert last["swd"] == metrics.evaluate(samples, drawn[:128], drawn[128:148], with_faces=False)["swd"]
+    table = runs.results_table({label: result for label, (result, _) in marks.items()})
+    assert table.count("\n") == 4 and "| 9 generator iterations | " in table and f"| {last['swd']:.1f} |" in table
 
 
 def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp_path):
