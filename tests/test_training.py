@@ -215,9 +215,12 @@ def test_watch_records_progress_that_matches_the_run(drawn):
     run = runs.Run(wgan_config, None, images=drawn[:128])
     with expect_collapse():
         records = runs.watch(run, minutes=0.02, every=0.01, holdout=drawn[128:], num=40, num_grid=4)
-        assert 1 <= len(records) <= 2  # one when the first chunk (with its tracing) overran the budget
+        # it trains until the run's training time has grown by `minutes` (the number of chunks depends on the
+        # machine's speed: a chunk can overrun its share, or, on a loaded machine, count less than it)
+        assert records and records[-1]["minutes"] >= 0.02 - 1e-9
         records += runs.watch(run, minutes=0.01, every=0.01, holdout=drawn[128:], num=40, num_grid=4)
-    assert 2 <= len(records) <= 3
+    assert len(records) >= 2 and records[-1]["minutes"] >= 0.03 - 1e-9
+    assert [r["minutes"] for r in records] == sorted({r["minutes"] for r in records})  # strictly growing
     assert [r["steps"] for r in records] == sorted({r["steps"] for r in records})  # strictly growing
     last = records[-1]
     assert last["steps"] == len(run.steps) and last["generator_iterations"] == run.generator_iterations
@@ -251,7 +254,7 @@ def test_evaluate_at_marks_trains_to_each_mark_and_evaluates_there(drawn):
     assert (first["generator_iterations"], second["generator_iterations"]) == (3, 9)
     assert not first["passed_mark"] and not second["passed_mark"]
     last, samples = marks["0.01 min"]
-    assert last["train_minutes"] >= 0.01 or last["passed_mark"]
+    assert last["train_minutes"] >= 0.01
     assert last["swd"] == metrics.evaluate(samples, drawn[:128], drawn[128:148], with_faces=False)["swd"]
     table = runs.results_table({label: result for label, (result, _) in marks.items()})
     assert table.count("\n") == 4 and "| 9 generator iterations | " in table and f"| {last['swd']:.1f} |" in table
