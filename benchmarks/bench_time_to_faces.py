@@ -77,14 +77,9 @@ def main():
             print(f"{recipe}: resuming at {run.seconds / 60:.1f} min of training", flush=True)
         else:
             run = runs.Run({**RECIPES[recipe], "seed": args.seed, "image_size": args.size}, run_dir, images=train)
-        # The budget is wall-clock time, which also pays for the checkpoints between epochs; train again
-        # until the run's training time has passed the last mark, so that every snapshot exists.
-        target = 60 * max(args.minutes)
-        while run.seconds < target:
-            before = run.seconds
-            run.train(minutes=(target - run.seconds) / 60 + 0.05, verbose=0, snapshot_minutes=args.minutes)
-            if run.seconds - before < 1:  # interrupted (Ctrl-C): evaluate what exists
-                break
+        # Until the run's training time has passed the last mark, so that every snapshot exists
+        # (stops early on Ctrl-C: then what exists is evaluated).
+        runs.train_until(run, max(args.minutes) + 0.05, verbose=0, snapshot_minutes=args.minutes)
         extra = (f", {run.history[-1]['gen_iterations']:.0f} generator iterations"
                  if run.history and "gen_iterations" in run.history[-1] else "")
         print(f"{recipe}: trained {run.epoch} epochs, {len(run.steps)} steps{extra} "

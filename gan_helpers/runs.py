@@ -958,6 +958,23 @@ def evaluate_run(run: "Run", images, holdout, num_eval: int = 500) -> tuple[dict
     return result, generated
 
 
+def train_until(run: "Run", total_minutes: float, **train_kwargs) -> bool:
+    """Train ``run`` until its training time (:attr:`Run.seconds`) reaches ``total_minutes`` in all.
+
+    A call's deadline also pays for its set-up, which the run's training time
+    does not count, so one ``train(minutes=...)`` can stop short of the mark:
+    this trains again until the mark is reached. ``train_kwargs`` go to
+    :meth:`Run.train`. Returns False when a call was interrupted or made no
+    progress (the mark may then not be reached).
+    """
+    while run.seconds / 60 < total_minutes - 1e-6:
+        before = run.seconds
+        run.train(minutes=total_minutes - run.seconds / 60, **train_kwargs)
+        if run.interrupted or run.seconds <= before:
+            return False
+    return True
+
+
 def evaluate_at_marks(run: "Run", images, holdout, generator_iterations=(), minutes: float | None = None,
                       num_eval: int = 500) -> dict:
     """Train ``run`` to each mark in turn and evaluate it there (:func:`evaluate_run`).
@@ -979,13 +996,7 @@ def evaluate_at_marks(run: "Run", images, holdout, generator_iterations=(), minu
                 run.train(generator_iterations=value, verbose=0)
         else:
             label, passed = f"{value:g} min", run.seconds / 60 >= value
-            # The deadline also pays for each call's set-up, which the run's training time does not count:
-            # train again until that time has reached the mark.
-            while run.seconds / 60 < value:
-                before = run.seconds
-                run.train(minutes=value - run.seconds / 60, verbose=0)
-                if run.interrupted or run.seconds <= before:
-                    break
+            train_until(run, value, verbose=0)
         result, samples = evaluate_run(run, images, holdout, num_eval)
         result["passed_mark"] = passed
         evaluated[label] = (result, samples)
@@ -1020,9 +1031,7 @@ def watch(run: "Run", minutes: float, every: float, holdout, num: int = 500, num
     noise = np.random.default_rng(1).normal(size=(min(num, len(holdout)), run.config["latent_dim"]))
     records, end = [], run.seconds / 60 + minutes
     while run.seconds / 60 < end - 1e-6:
-        before = run.seconds
-        run.train(minutes=min(every, end - run.seconds / 60), verbose=0)
-        if run.interrupted or run.seconds <= before:
+        if not train_until(run, min(run.seconds / 60 + every, end), verbose=0):
             break
         generated = run.sample(noise)
         at_g = [s["wasserstein"] for s in run.steps if "wasserstein" in s and s.get("g_updated", 0) >= 0.5]
