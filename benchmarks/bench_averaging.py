@@ -31,7 +31,9 @@ def main():
     parser.add_argument("--figure", default=None, help="save the two grids side by side here (.jpg or .png)")
     args = parser.parse_args()
     config = json.loads((Path(args.run_dir) / "config.json").read_text())
-    train, holdout = data.train_and_holdout(args.data, config["image_size"], num_holdout=args.num, progress=False)
+    # The faces the run trained on (its size and crop), split as every evaluation splits them.
+    train, holdout = data.train_and_holdout(args.data, config["image_size"], config.get("crop", data.DEFAULT_CROP),
+                                            num_holdout=args.num, progress=False)
     run = runs.Run.resume(args.run_dir, images=train)
     if run.average is None:
         parser.error(f"{args.run_dir} has no averaged generator (its ema_decay is {config.get('ema_decay')}); "
