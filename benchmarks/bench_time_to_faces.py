@@ -20,6 +20,13 @@ each mark; then every snapshot is evaluated (SWD x1e3 against held-out faces,
 Haar face rate, diversity ratio). Prints a Markdown table and writes it, with
 the JSON rows, to the output folder.
 
+--steps N1 N2 ... takes the snapshots at those totals of training steps instead
+of minutes, and trains to the largest: the marks for runs that share the
+machine (e.g. two recipes or seeds started side by side, each with
+TF_NUM_INTRAOP_THREADS=1), compared at equal steps; each row then also gives
+the run's steps per minute as it ran, to convert steps into minutes with speeds
+measured side by side. --seed picks the run's seed (weights, noise, batches).
+
 --resume continues a recipe's run from its checkpoint in the output folder
 (after an interruption, or to reach later marks) up to the largest --minutes;
 only the snapshots named by --minutes are evaluated, and their rows replace
@@ -56,6 +63,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=os.environ.get("LFW_DIR"))
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 10, 20, 40])
+    parser.add_argument("--steps", type=int, nargs="+",
+                        help="snapshot at these totals of training steps instead of --minutes")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--num", type=int, default=1000)
     parser.add_argument("--size", type=int, default=64, help="image side (default 64)")
@@ -79,35 +88,49 @@ def main():
             run = runs.Run({**RECIPES[recipe], "seed": args.seed, "image_size": args.size}, run_dir, images=train)
         # Until the run's training time has passed the last mark, so that every snapshot exists
         # (stops early on Ctrl-C: then what exists is evaluated).
-        runs.train_until(run, max(args.minutes) + 0.05, verbose=0, snapshot_minutes=args.minutes)
+        if args.steps:
+            if len(run.steps) < max(args.steps):
+                run.train(steps=max(args.steps), verbose=0, snapshot_steps=args.steps)
+        else:
+            runs.train_until(run, max(args.minutes) + 0.05, verbose=0, snapshot_minutes=args.minutes)
         extra = (f", {run.history[-1]['gen_iterations']:.0f} generator iterations"
                  if run.history and "gen_iterations" in run.history[-1] else "")
         print(f"{recipe}: trained {run.epoch} epochs, {len(run.steps)} steps{extra} "
               f"({run.seconds / 60:.1f} min of training, {(time.time() - started) / 60:.1f} min wall)", flush=True)
-        for minutes in args.minutes:
-            path = run_dir / "snapshots" / f"generator_{minutes:g}min.keras"
+        for mark in args.steps or args.minutes:
+            name = f"{mark}steps" if args.steps else f"{mark:g}min"
+            path = run_dir / "snapshots" / f"generator_{name}.keras"
             if not path.exists():
                 continue
             generated = sampling.generate(sampling.load_generator(path), len(holdout), seed=args.seed)
             result = metrics.evaluate(generated, train, holdout, seed=args.seed)
-            plots.save_grid(generated[:64], out / f"{recipe}_{minutes:g}min.png", columns=8)
-            rows = [r for r in rows if (r["recipe"], r["minutes"]) != (recipe, minutes)]
-            # Progress at the last epoch end before the mark (snapshots fall inside epochs).
-            before = [h for h in run.history if h["minutes"] <= minutes]
-            progress = ({"steps_by_epoch_end": int(before[-1]["steps"]),
-                         **({"gen_iterations_by_epoch_end": int(before[-1]["gen_iterations"])}
-                            if "gen_iterations" in before[-1] else {})} if before else {})
-            rows.append({"recipe": recipe, "minutes": minutes, **result, **progress})
+            plots.save_grid(generated[:64], out / f"{recipe}_{name}.png", columns=8)
+            if args.steps:
+                rows = [r for r in rows if (r["recipe"], r.get("steps")) != (recipe, mark)]
+                speed = len(run.steps) / (run.seconds / 60) if run.seconds else None
+                rows.append({"recipe": recipe, "seed": args.seed, "steps": mark, "minutes": None,
+                             "steps_per_minute": speed, **result})
+            else:
+                rows = [r for r in rows if (r["recipe"], r["minutes"]) != (recipe, mark)]
+                # Progress at the last epoch end before the mark (snapshots fall inside epochs).
+                before = [h for h in run.history if h["minutes"] <= mark]
+                progress = ({"steps_by_epoch_end": int(before[-1]["steps"]),
+                             **({"gen_iterations_by_epoch_end": int(before[-1]["gen_iterations"])}
+                                if "gen_iterations" in before[-1] else {})} if before else {})
+                rows.append({"recipe": recipe, "minutes": mark, **result, **progress})
             print(json.dumps(rows[-1]), flush=True)
-    rows.sort(key=lambda r: (list(RECIPES).index(r["recipe"]), r["minutes"]))
+    rows.sort(key=lambda r: (list(RECIPES).index(r["recipe"]), r.get("steps") or 0, r["minutes"] or 0))
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores; {args.size}x{args.size}; "
              f"{args.num} generated vs {args.num} held-out "
              f"faces; real-vs-real SWD floor {rows[0]['swd_real_floor']:.1f}, real face rate "
              f"{rows[0]['face_rate_real']:.3f}.", "",
-             "| recipe | minutes | SWD x1e3 (lower is better) | face rate | diversity ratio | memorisation ratio |",
-             "|---|---|---|---|---|---|"]
+             f"| recipe | {'seed | steps | steps/min' if args.steps else 'minutes'} | SWD x1e3 (lower is better) "
+             "| face rate | diversity ratio | memorisation ratio |",
+             "|---|---|---|---|---|---|" + ("---|---|" if args.steps else "")]
     for r in rows:
-        lines.append(f"| {r['recipe']} | {r['minutes']:g} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
+        mark = (f"{r.get('seed', '')} | {r['steps']} | {r['steps_per_minute']:.1f}" if r.get("steps")
+                else f"{r['minutes']:g}")
+        lines.append(f"| {r['recipe']} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
                      f"{r['diversity_ratio']:.2f} | {r['memorisation_ratio']:.2f} |")
     table = "\n".join(lines)
     print(table)

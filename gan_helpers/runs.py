@@ -359,17 +359,18 @@ def load_checkpoint(gan, run_dir: Path, average=None) -> dict:
 
 
 class StopAtBudget(keras.callbacks.Callback):
-    """Stop at a deadline (``time.monotonic()``), or when the run has made ``generator_iterations``.
+    """Stop at a deadline (``time.monotonic()``), or when the run has made ``generator_iterations`` or ``steps``.
 
     Checked after every step. Generator iterations are the steps that updated
     G (every step of an "always" GAN; one in n_critic + 1 of a WGAN), counted
-    over the whole run, earlier sessions included.
+    over the whole run, earlier sessions included; so are ``steps``.
     """
 
-    def __init__(self, deadline: float, run=None, generator_iterations: int | None = None):
+    def __init__(self, deadline: float, run=None, generator_iterations: int | None = None,
+                 steps: int | None = None):
         super().__init__()
         self.deadline = deadline
-        self.run, self.target = run, generator_iterations
+        self.run, self.target, self.steps = run, generator_iterations, steps
         self.hit = False
         self._counted, self._iterations = 0, 0
 
@@ -378,18 +379,23 @@ class StopAtBudget(keras.callbacks.Callback):
             new = self.run.steps[self._counted:]
             self._iterations += sum(s.get("g_updated", 1.0) >= 0.5 for s in new)
             self._counted += len(new)
-        if time.monotonic() >= self.deadline or (self.target is not None and self._iterations >= self.target):
+        if (time.monotonic() >= self.deadline or (self.target is not None and self._iterations >= self.target)
+                or (self.steps is not None and len(self.run.steps) >= self.steps)):
             self.hit = True
             self.model.stop_training = True
 
 
 class Snapshots(keras.callbacks.Callback):
-    """Save the generator when the run's training time passes each of ``minutes``."""
+    """Save the generator when the run's training time passes each of ``minutes``, and at each of ``steps``.
 
-    def __init__(self, run, minutes):
+    Saved as ``snapshots/generator_{M}min.keras`` and ``snapshots/generator_{N}steps.keras``.
+    """
+
+    def __init__(self, run, minutes=(), steps=()):
         super().__init__()
         self.run = run
         self.pending = sorted(m for m in minutes if 60 * m > run.seconds)
+        self.pending_steps = sorted(n for n in steps if n > len(run.steps))
         self.epoch_started = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -397,13 +403,15 @@ class Snapshots(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         elapsed = self.run.seconds + time.monotonic() - self.epoch_started
+        names = []
         while self.pending and elapsed >= 60 * self.pending[0]:
-            minutes = self.pending.pop(0)
-            if not self.run.writes:
-                continue
+            names.append(f"generator_{self.pending.pop(0):g}min.keras")
+        while self.pending_steps and len(self.run.steps) >= self.pending_steps[0]:
+            names.append(f"generator_{self.pending_steps.pop(0)}steps.keras")
+        for name in names if self.run.writes else ():
             folder = self.run.run_dir / "snapshots"
             folder.mkdir(exist_ok=True)
-            save_model(self.run.generator(), folder / f"generator_{minutes:g}min.keras")
+            save_model(self.run.generator(), folder / name)
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -416,7 +424,8 @@ class ProgressBar(keras.callbacks.Callback):
     (or the Wasserstein estimate) are shown beside it.
     """
 
-    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0, generator_iterations=None):
+    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0, generator_iterations=None,
+                 steps=None):
         super().__init__()
         from tqdm.auto import tqdm
 
@@ -433,7 +442,9 @@ class ProgressBar(keras.callbacks.Callback):
             self.bar = tqdm(total=max(0, generator_iterations - run.generator_iterations), desc="training",
                             unit="G it.", mininterval=0.5)
         else:
-            total = max(0, (epochs - run.epoch) * steps_per_epoch)
+            total = max(0, (epochs - run.epoch) * steps_per_epoch) if epochs is not None else math.inf
+            if steps is not None:  # a step budget, alone or with an epoch budget: whichever comes first
+                total = min(total, max(0, steps - len(run.steps)))
             self.bar = tqdm(total=total, desc="training", unit="step", mininterval=0.5)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -644,16 +655,20 @@ class Run:
 
     def train(self, epochs: int | None = None, minutes: float | None = None, verbose: int = 1,
               live: bool = False, live_every_steps: int = 0, snapshot_minutes=(), callbacks=(),
-              generator_iterations: int | None = None) -> list[dict]:
+              generator_iterations: int | None = None, steps: int | None = None,
+              snapshot_steps=()) -> list[dict]:
         """Train until ``epochs`` (total, counting earlier ones) or ``minutes`` more have passed.
 
         ``generator_iterations``: or until the run has updated G that many
         times in all (:attr:`generator_iterations`), the budget that compares
-        a GAN with a WGAN at equal generator updates. Whichever budget given
-        comes first ends the run.
+        a GAN with a WGAN at equal generator updates. ``steps``: or until the
+        run has made that many training steps in all (the budget that compares
+        runs sharing a machine at equal steps). Whichever budget given comes
+        first ends the run.
 
         ``snapshot_minutes`` saves the generator to ``snapshots/`` in the run
-        folder when the run's total training time passes each value.
+        folder when the run's total training time passes each value;
+        ``snapshot_steps`` when its total number of steps reaches each value.
         ``callbacks``: more Keras callbacks, called after the run's own (the
         averaged generator, if any, is already updated when they see a step).
 
@@ -662,14 +677,14 @@ class Run:
         after restoring the last good checkpoint.
         """
         check_budget(epochs, minutes, done_epochs=self.epoch, generator_iterations=generator_iterations,
-                     done_iterations=self.generator_iterations)
-        if self.config["distribute"] == "multi-worker" and (minutes, generator_iterations) != (None, None):
+                     done_iterations=self.generator_iterations, steps=steps, done_steps=len(self.steps))
+        if self.config["distribute"] == "multi-worker" and (minutes, generator_iterations, steps) != (None,) * 3:
             # Each worker would stop at its own step and leave the others waiting in a collective.
             raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes.")
         self._ensure_images(progress=verbose > 0)
         self._prepare_folder()
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
-        budget, nan_guard = StopAtBudget(deadline, self, generator_iterations), StopOnNaN()
+        budget, nan_guard = StopAtBudget(deadline, self, generator_iterations, steps), StopOnNaN()
         monitor = Monitor(self, live=live, every_steps=live_every_steps)
         extra_callbacks, callbacks = list(callbacks), [monitor, nan_guard, budget]
         if self.average is not None:
@@ -677,11 +692,11 @@ class Run:
         if verbose:
             steps_per_epoch = len(self.images) // self.config["batch_size"]
             callbacks.append(ProgressBar(self, epochs=epochs, minutes=minutes, steps_per_epoch=steps_per_epoch,
-                                         generator_iterations=generator_iterations))
-        if snapshot_minutes:
+                                         generator_iterations=generator_iterations, steps=steps))
+        if snapshot_minutes or snapshot_steps:
             if self.run_dir is None:
-                raise ValueError("snapshot_minutes needs a run folder (run_dir).")
-            callbacks.append(Snapshots(self, snapshot_minutes))
+                raise ValueError("snapshot_minutes and snapshot_steps need a run folder (run_dir).")
+            callbacks.append(Snapshots(self, snapshot_minutes, snapshot_steps))
         callbacks += extra_callbacks
         self.interrupted = False
         try:
@@ -866,9 +881,9 @@ def _read_config(run_dir: Path) -> dict:
 
 
 def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iterations=None,
-                 done_iterations: int = 0) -> None:
+                 done_iterations: int = 0, steps=None, done_steps: int = 0) -> None:
     """A training budget must be given and must be something that trains."""
-    if epochs is None and minutes is None and generator_iterations is None:
+    if epochs is None and minutes is None and generator_iterations is None and steps is None:
         raise ValueError("Give a budget: --minutes M or --epochs E (epochs=E or minutes=M in Python).")
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
         raise ValueError(f"--minutes must be a positive number. Received: {minutes}")
@@ -886,6 +901,12 @@ def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iter
         if generator_iterations <= done_iterations:
             raise ValueError(f"generator_iterations counts the run's total generator iterations, and this run "
                              f"already has {done_iterations}; give more than {done_iterations}.")
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a whole number of at least 1. Received: {steps}")
+        if steps <= done_steps:
+            raise ValueError(f"steps counts the run's total training steps, and this run already has "
+                             f"{done_steps}; give more than {done_steps}.")
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

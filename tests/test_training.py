@@ -290,6 +290,27 @@ def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp
     assert f"{np.mean(swds):.1f} ({min(swds):.1f}-{max(swds):.1f})" in table[2]
 
 
+def test_step_budget_and_step_snapshots(drawn, tmp_path):
+    run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "steps", images=drawn[:128])
+    with expect_collapse():
+        run.train(steps=5, verbose=0, snapshot_steps=[2, 5, 30])
+    assert len(run.steps) == 5 and run.epoch == 1  # stopped inside the first epoch (8 steps/epoch)
+    names = sorted(p.name for p in (tmp_path / "steps" / "snapshots").iterdir())
+    assert names == ["generator_2steps.keras", "generator_5steps.keras"]  # 30 is not reached
+    noise = np.random.default_rng(0).normal(size=(4, SMALL["latent_dim"])).astype(np.float32)
+    last = keras.models.load_model(tmp_path / "steps" / "snapshots" / "generator_5steps.keras")
+    np.testing.assert_allclose(last(noise).numpy(), run.gan.generator(noise, training=False).numpy(), atol=1e-5)
+    early = keras.models.load_model(tmp_path / "steps" / "snapshots" / "generator_2steps.keras")
+    assert not np.allclose(early(noise).numpy(), last(noise).numpy(), atol=1e-4)  # taken 3 steps earlier
+    with expect_collapse():
+        run.train(steps=11, verbose=1)  # a total, across the epoch boundary, with the progress bar
+    assert len(run.steps) == 11 and run.epoch == 2
+    with pytest.raises(ValueError, match="already has 11"):
+        run.train(steps=11, verbose=0)
+    with pytest.raises(ValueError, match="whole number"):
+        run.train(steps=2.5, verbose=0)
+
+
 def test_generator_iteration_budget_counts_only_the_steps_that_updated_g(drawn, tmp_path):
     run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "always", images=drawn[:128])
     with expect_collapse():
