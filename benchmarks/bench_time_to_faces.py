@@ -25,7 +25,10 @@ of minutes, and trains to the largest: the marks for runs that share the
 machine (e.g. two recipes or seeds started side by side, each with
 TF_NUM_INTRAOP_THREADS=1), compared at equal steps; each row then also gives
 the run's steps per minute as it ran, to convert steps into minutes with speeds
-measured side by side. --seed picks the run's seed (weights, noise, batches).
+measured side by side. --seed picks the run's seed (weights, noise, batches);
+the evaluation (the generated noise, the SWD's projections and patches) uses
+--eval-seed, 0 unless given, so that runs of different seeds are measured
+alike.
 
 --resume continues a recipe's run from its checkpoint in the output folder
 (after an interruption, or to reach later marks) up to the largest --minutes;
@@ -68,7 +71,9 @@ def main():
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--num", type=int, default=1000)
     parser.add_argument("--size", type=int, default=64, help="image side (default 64)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the training run's seed")
+    parser.add_argument("--eval-seed", type=int, default=0,
+                        help="seed of the evaluation: the samples' noise and the metrics' draws (default 0)")
     parser.add_argument("--out", default="benchmarks/results/time_to_faces")
     parser.add_argument("--resume", action="store_true",
                         help="continue each recipe's run found in --out instead of starting over")
@@ -102,8 +107,8 @@ def main():
             path = run_dir / "snapshots" / f"generator_{name}.keras"
             if not path.exists():
                 continue
-            generated = sampling.generate(sampling.load_generator(path), len(holdout), seed=args.seed)
-            result = metrics.evaluate(generated, train, holdout, seed=args.seed)
+            generated = sampling.generate(sampling.load_generator(path), len(holdout), seed=args.eval_seed)
+            result = metrics.evaluate(generated, train, holdout, seed=args.eval_seed)
             plots.save_grid(generated[:64], out / f"{recipe}_{name}.png", columns=8)
             if args.steps:
                 rows = [r for r in rows if (r["recipe"], r.get("steps")) != (recipe, mark)]
