@@ -888,25 +888,20 @@ def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iter
     if minutes is not None and not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
         raise ValueError(f"--minutes must be a positive number. Received: {minutes}")
     if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"--epochs must be a whole number of at least 1. Received: {epochs}")
-        if epochs <= done_epochs:
-            raise ValueError(f"--epochs counts the run's total epochs, and this run already has {done_epochs}; "
-                             f"give more than {done_epochs}, or --minutes.")
+        _check_total(epochs, done_epochs, "--epochs", "epochs", ", or --minutes")
     if generator_iterations is not None:
-        if (isinstance(generator_iterations, bool) or not isinstance(generator_iterations, (int, np.integer))
-                or generator_iterations < 1):
-            raise ValueError(f"generator_iterations must be a whole number of at least 1. "
-                             f"Received: {generator_iterations}")
-        if generator_iterations <= done_iterations:
-            raise ValueError(f"generator_iterations counts the run's total generator iterations, and this run "
-                             f"already has {done_iterations}; give more than {done_iterations}.")
+        _check_total(generator_iterations, done_iterations, "generator_iterations", "generator iterations")
     if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1. Received: {steps}")
-        if steps <= done_steps:
-            raise ValueError(f"steps counts the run's total training steps, and this run already has "
-                             f"{done_steps}; give more than {done_steps}.")
+        _check_total(steps, done_steps, "steps", "training steps")
+
+
+def _check_total(value, done: int, name: str, counted: str, alternative: str = "") -> None:
+    """A budget that counts the run's total (epochs, generator iterations, steps): a whole number above ``done``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1. Received: {value}")
+    if value <= done:
+        raise ValueError(f"{name} counts the run's total {counted}, and this run already has {done}; "
+                         f"give more than {done}{alternative}.")
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
