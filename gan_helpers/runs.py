@@ -680,7 +680,8 @@ class Run:
                      done_iterations=self.generator_iterations, steps=steps, done_steps=len(self.steps))
         if self.config["distribute"] == "multi-worker" and (minutes, generator_iterations, steps) != (None,) * 3:
             # Each worker would stop at its own step and leave the others waiting in a collective.
-            raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes.")
+            raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes "
+                             "(nor a budget in steps or generator iterations).")
         self._ensure_images(progress=verbose > 0)
         self._prepare_folder()
         deadline = time.monotonic() + 60 * minutes if minutes is not None else math.inf
