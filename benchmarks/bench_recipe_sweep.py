@@ -27,14 +27,15 @@ from pathlib import Path
 
 from gan_helpers import data, metrics, runs, sampling
 
-VARIANTS = {
+#: Each variant is the blog's recipe (the default before issue 15, which the sweep measured) with one change.
+VARIANTS = {name: {**runs.BLOG_RECIPE, **variant} for name, variant in {
     "default": {},
     "unpool-zeros": {"generator": {"unpooling": "zeros"}},
     "lr-half": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4},
     "lr-double": {"d_learning_rate": 2e-3, "g_learning_rate": 2e-3},
     "margin-0.2": {"margin": 0.2},
     "margin-0.4": {"margin": 0.4},
-}
+}.items()}
 
 
 def main():

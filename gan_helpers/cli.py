@@ -357,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the noise and the shuffling (default 0)")
     p.add_argument("--ema-decay", type=_ema_decay, metavar="D",
                    help="also keep an averaged generator, a moving average of G's weights with decay D (e.g. "
-                        "0.999, warmed up from 0.1); samples, metrics and generator.keras then use it "
-                        "(default: 0, none)")
+                        "0.999, warmed up from 0.1); samples, metrics and generator.keras then use it; "
+                        "0 trains without one (default: 0.999 for --model gan, 0 for the WGANs)")
     p.add_argument("--mirror", action="store_true", default=None,
                    help="flip half of the training faces left-right each epoch (default: no flips)")
     p.add_argument("--precision", choices=["float32", "bfloat16"],

@@ -64,7 +64,9 @@ def default_config(**overrides) -> dict:
         "balance": "margin",
         "margin": 0.3,
         "seed": 0,
-        "d_learning_rate": None,  # None: the model's reference value (GAN 1e-3, WGAN 5e-5, WGAN-GP 1e-4)
+        # None: the model's reference value (GAN 1e-3, the blog's; WGAN 5e-5; WGAN-GP 1e-4). A GAN's
+        # default is RECIPES["gan"]'s 5e-4 unless these are given (None included).
+        "d_learning_rate": None,
         "g_learning_rate": None,
         "generator": {},
         "discriminator": {},
@@ -81,7 +83,8 @@ def default_config(**overrides) -> dict:
         "holdout": data.EVALUATION_HOLDOUT,
         # The averaged generator (gan_helpers.averaging): the largest decay of the moving average of G's
         # weights, e.g. 0.999; 0 or None trains without one. When set, samples, the monitor, snapshots,
-        # metrics and generator.keras use the average; the checkpoint keeps both.
+        # metrics and generator.keras use the average; the checkpoint keeps both. A GAN's default is
+        # RECIPES["gan"]'s 0.999 unless ema_decay is given.
         "ema_decay": None,
         # Random left-right flips of the training faces (ProGAN's mirror augmentation), seeded per epoch.
         "mirror": False,
@@ -100,6 +103,8 @@ def default_config(**overrides) -> dict:
     config.update(overrides)
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: model={config['model']!r}")
+    # The model's recipe, for the settings not given (a stored run's config gives them all, so it is kept).
+    config.update({key: value for key, value in RECIPES.get(config["model"], {}).items() if key not in overrides})
     if config["generator_architecture"] not in models.GENERATORS:
         raise ValueError(f"generator_architecture must be one of {', '.join(models.GENERATORS)}. "
                          f"Received: generator_architecture={config['generator_architecture']!r}")
@@ -133,6 +138,15 @@ def default_config(**overrides) -> dict:
 
 #: What a run can train, with each one's reference learning rate.
 MODELS = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
+
+#: Each model's defaults where they differ from its reference (issue 15, BENCHMARKS.md "at equal steps, with
+#: seeds"): a GAN trains at half the blog's learning rates and keeps an averaged generator. The WGANs keep
+#: their papers' settings.
+RECIPES = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999}}
+
+#: The GAN's default before issue 15, the blog's: RMSProp at 1e-3 for both networks, no averaged generator.
+#: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
+BLOG_RECIPE = {"d_learning_rate": 1e-3, "g_learning_rate": 1e-3, "ema_decay": None}
 
 #: How a run can spread its steps over devices (None: one device).
 DISTRIBUTE = (None, "mirrored", "multi-worker")
@@ -1061,15 +1075,16 @@ def watch(run: "Run", minutes: float, every: float, holdout, num: int = 500, num
 
 
 #: Settings that give one network the upper hand, for the balance-rule comparison (notebook 03,
-#: benchmarks/bench_balance_rules.py): each is the default recipe with one thing changed.
-BALANCE_SETTINGS = {
-    "default": {},
+#: benchmarks/bench_balance_rules.py): each is the blog's recipe (BLOG_RECIPE, the default before issue 15,
+#: which they were measured with) with one thing changed.
+BALANCE_SETTINGS = {name: {**BLOG_RECIPE, **setting} for name, setting in {
+    "default": {},  # the default before issue 15: the blog's recipe
     "g-lr-10x": {"g_learning_rate": 1e-2},  # G learns 10x faster than D
     "d-lr-10x": {"d_learning_rate": 1e-2},  # D learns 10x faster than G
     "d-wide-4x": {"discriminator": {"widths": (128, 256, 384), "dense_units": (1024,)}},  # a D 4x wider
     # The blog's D with batch norm, judging reals and fakes as one mixed batch: too strong from the start.
     "d-batch-norm-mixed": {"discriminator": {"batch_norm": True}, "d_batch": "mixed"},
-}
+}.items()}
 
 
 def compare_balance_rules(setting, rules, seeds, images, holdout, epochs: int, image_size: int = 32,

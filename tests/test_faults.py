@@ -24,8 +24,11 @@ from gan_helpers._quiet import import_tensorflow
 tf = import_tensorflow()
 import keras  # noqa: E402
 
+# The blog's recipe (runs.BLOG_RECIPE: lr 1e-3, no averaged G): these tests are about the training's
+# mechanics, which the tiny models show at that rate; tests/test_quality.py covers the default's averaged G.
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
-         "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)}}
+         "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)},
+         **runs.BLOG_RECIPE}
 SMALL_JSON = json.dumps({k: v for k, v in SMALL.items() if k != "image_size"})
 
 

@@ -87,7 +87,8 @@ def test_warmup_decay_follows_the_formula():
 
 @pytest.mark.parametrize("settings, max_decay, epochs", [
     ({"balance": "always"}, 0.5, 3),    # G updated at every step; the cap is reached after 8 updates
-    ({"balance": "margin"}, 0.9, 3),    # the balance rule skips some of G's turns: those steps are not averaged
+    # The balance rule skips some of G's turns (at the blog's rates on these tiny models): not averaged.
+    ({"balance": "margin", "d_learning_rate": 1e-3, "g_learning_rate": 1e-3}, 0.9, 3),
     ({"model": "wgan-gp"}, 0.5, 6),     # 5 critic steps per generator step
 ])
 def test_the_averaged_generator_is_the_moving_average_of_the_raw_weights(drawn, settings, max_decay, epochs):
@@ -110,7 +111,7 @@ def test_the_averaged_generator_is_the_moving_average_of_the_raw_weights(drawn, 
 
 
 def test_averaging_leaves_the_training_itself_unchanged(drawn):
-    plain = runs.Run({**SMALL, "seed": 5}, None, images=drawn[:64])
+    plain = runs.Run({**SMALL, "seed": 5, "ema_decay": 0}, None, images=drawn[:64])
     averaged = runs.Run({**SMALL, "seed": 5, "ema_decay": 0.9}, None, images=drawn[:64])
     with tiny_models():
         plain.train(epochs=2, verbose=0)
@@ -172,7 +173,7 @@ def test_sampling_saving_and_snapshots_use_the_averaged_generator(drawn, tmp_pat
     np.testing.assert_array_equal(run.last_samples, run.sample(run.fixed_noise))  # the monitor's batch
     assert "averaged G" in run.title()
 
-    plain = runs.Run({**SMALL, "seed": 7}, None, images=drawn[:64])
+    plain = runs.Run({**SMALL, "seed": 7, "ema_decay": 0}, None, images=drawn[:64])
     assert plain.average is None and plain.generator() is plain.gan.generator
     with pytest.raises(ValueError, match="no averaged generator.*Received: averaged=True"):
         plain.sample(noise, averaged=True)
@@ -206,7 +207,7 @@ def test_checkpoints_keep_the_average_and_runs_without_it_keep_the_old_layout(dr
 
 
 def test_a_run_with_averaging_and_mirrored_faces_resumes_exactly(drawn, tmp_path):
-    config = {**SMALL, "seed": 9, "ema_decay": 0.9, "mirror": True}
+    config = {**SMALL, "balance": "always", "seed": 9, "ema_decay": 0.9, "mirror": True}
     straight = runs.Run(config, tmp_path / "straight", images=drawn[:64])
     with tiny_models():
         straight.train(epochs=2, verbose=0)
@@ -339,9 +340,29 @@ def test_bfloat16_training_steps_give_finite_float32_metrics(drawn, model):
 
 # -- settings, old runs, the command line ---------------------------------------
 
+def test_the_gan_defaults_to_half_the_blog_rates_with_an_averaged_generator():
+    config = runs.default_config()
+    assert (config["d_learning_rate"], config["g_learning_rate"], config["ema_decay"]) == (5e-4, 5e-4, 0.999)
+    assert (config["mirror"], config["precision"]) == (False, "float32")
+    gan = runs.build(runs.default_config(**SMALL))
+    assert [float(o.learning_rate) for o in (gan.d_optimizer, gan.g_optimizer)] == pytest.approx([5e-4, 5e-4])
+    assert runs.Run(SMALL, None, images=np.zeros((4, 32, 32, 3), np.uint8)).average is not None
+    # Anything given is kept, None included: None is the reference rate (the blog's 1e-3) and no average.
+    blog = runs.default_config(**runs.BLOG_RECIPE)
+    assert (blog["d_learning_rate"], blog["g_learning_rate"], blog["ema_decay"]) == (1e-3, 1e-3, None)
+    given = runs.default_config(d_learning_rate=None, ema_decay=0)
+    assert (given["d_learning_rate"], given["g_learning_rate"], given["ema_decay"]) == (None, 5e-4, None)
+    gan = runs.build(runs.default_config(**SMALL, d_learning_rate=None))
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(1e-3)
+    # The WGANs keep their papers' settings.
+    for model, rate in (("wgan", 5e-5), ("wgan-gp", 1e-4)):
+        config = runs.default_config(model=model)
+        assert (config["d_learning_rate"], config["ema_decay"]) == (None, None)
+        assert float(runs.build(runs.default_config(**SMALL, model=model)).d_optimizer.learning_rate) == \
+            pytest.approx(rate)
+
+
 def test_settings_are_checked():
-    assert runs.default_config()["ema_decay"] is None
-    assert (runs.default_config()["mirror"], runs.default_config()["precision"]) == (False, "float32")
     assert runs.default_config(ema_decay=0)["ema_decay"] is None
     for value in (1, 1.5, -0.1, True, "0.9", float("nan")):
         with pytest.raises(ValueError, match=r"ema_decay must be a number in \[0, 1\).*Received: ema_decay="):
@@ -354,8 +375,10 @@ def test_settings_are_checked():
 
 def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
     folder = tmp_path / "old"
+    old_defaults = {"d_learning_rate": None, "g_learning_rate": None}  # stored before issue 15: the blog's 1e-3
     with tiny_models():
-        runs.Run({**SMALL, "seed": 10}, folder, images=drawn[:32]).train(epochs=1, verbose=0)
+        runs.Run({**SMALL, "seed": 10, **old_defaults, "ema_decay": None}, folder, images=drawn[:32]).train(
+            epochs=1, verbose=0)
     config = json.loads((folder / "config.json").read_text())
     for key in ("ema_decay", "mirror", "precision"):
         del config[key]  # a run stored before these settings existed
@@ -364,8 +387,13 @@ def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
         {"ema_decay": None, "mirror": False, "precision": "float32"}
     # Stored values are kept, whatever the defaults become.
     assert runs.upgrade_config({**config, "ema_decay": 0.99, "mirror": True})["ema_decay"] == 0.99
-    resumed = runs.Run.open(SMALL | {"seed": 10}, folder, images=drawn[:32])  # same settings as the old run
+    # Today's defaults are other settings: the folder is refused, naming them, rather than continued with them.
+    with pytest.raises(ValueError, match=r"other settings \(d_learning_rate, ema_decay, g_learning_rate: None there, "
+                                         r"0.0005 here"):
+        runs.Run.open(SMALL | {"seed": 10}, folder, images=drawn[:32])
+    resumed = runs.Run.open(SMALL | {"seed": 10, **old_defaults, "ema_decay": None}, folder, images=drawn[:32])
     assert resumed.epoch == 1 and resumed.average is None and not resumed.config["mirror"]
+    assert float(resumed.gan.d_optimizer.learning_rate) == pytest.approx(1e-3)  # the rate it was trained with
     assert _compute_dtypes(resumed.gan.generator) == {"float32"}
     with np.load(folder / runs.CHECKPOINT) as saved:
         np.testing.assert_array_equal(saved["generator/0000"], resumed.gan.generator.variables[0].numpy())
@@ -383,7 +411,10 @@ def test_the_command_line_passes_the_settings_and_checks_them(face_folder, tmp_p
     args = parser.parse_args(["train", "--data", str(face_folder), "--epochs", "1", "--out", str(tmp_path / "r")])
     config, _ = cli._train_config(args)
     assert not {"ema_decay", "mirror", "precision"} & set(config)  # the defaults of runs.default_config apply
-    assert runs.default_config(**{k: v for k, v in config.items()})["ema_decay"] is None
+    assert runs.default_config(**{k: v for k, v in config.items()})["ema_decay"] == 0.999
+    args = parser.parse_args(["train", "--data", str(face_folder), "--epochs", "1", "--out", str(tmp_path / "r"),
+                              "--ema-decay", "0"])
+    assert runs.default_config(**cli._train_config(args)[0])["ema_decay"] is None  # 0: no averaged generator
     for flags, fragment in ((["--ema-decay", "1"], "argument --ema-decay: must be a number from 0 up to"),
                             (["--ema-decay", "nan"], "argument --ema-decay"),
                             (["--precision", "float16"], "argument --precision: invalid choice")):
