@@ -866,6 +866,8 @@ def upgrade_config(config: dict) -> dict:
     config = {**config}
     # Settings added since: runs stored before them trained without them (whatever the defaults become).
     config.setdefault("ema_decay", None)
+    config.setdefault("d_learning_rate", None)  # None: the reference rate (a GAN's 1e-3), whatever the defaults become
+    config.setdefault("g_learning_rate", None)
     config.setdefault("mirror", False)
     config.setdefault("precision", "float32")
     config.setdefault("distribute", None)

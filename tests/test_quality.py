@@ -380,8 +380,8 @@ def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
         runs.Run({**SMALL, "seed": 10, **old_defaults, "ema_decay": None}, folder, images=drawn[:32]).train(
             epochs=1, verbose=0)
     config = json.loads((folder / "config.json").read_text())
-    for key in ("ema_decay", "mirror", "precision"):
-        del config[key]  # a run stored before these settings existed
+    for key in ("ema_decay", "mirror", "precision", "d_learning_rate", "g_learning_rate"):
+        del config[key]  # a run stored before these settings existed (or a hand-written config without the rates)
     (folder / "config.json").write_text(json.dumps(config))
     assert {k: runs.upgrade_config(config)[k] for k in ("ema_decay", "mirror", "precision")} == \
         {"ema_decay": None, "mirror": False, "precision": "float32"}
