@@ -4,8 +4,9 @@
         [--settings default g-lr-10x d-lr-10x d-wide-4x] [--rules always margin success]
         [--seeds 0 1 2] [--epochs 4] [--size 32] [--num 500] [--out benchmarks/results/balance_rules]
 
-A setting is the default recipe with one thing changed that gives one network
-the upper hand (``runs.BALANCE_SETTINGS``). Every run of a setting trains the
+A setting is the blog's recipe (``runs.BLOG_RECIPE``, the default before
+2026-11-30, which these were measured with) with one thing changed that gives
+one network the upper hand (``runs.BALANCE_SETTINGS``). Every run of a setting trains the
 same number of epochs (the same steps, so the result does not depend on how
 busy the machine is) with the rules of thumb on or off, once per seed, and is
 evaluated with ``runs.train_and_evaluate`` on ``--num`` samples against

@@ -1,4 +1,4 @@
-"""Benchmark: which settings of the default recipe make better faces, at equal training steps.
+"""Benchmark: which settings of the blog's recipe (the default before 2026-11-30) make better faces, at equal steps.
 
     python benchmarks/bench_recipe_sweep.py --data ../shared/datasets/lfw-deepfunneled \\
         [--variants default unpool-zeros lr-half lr-double margin-0.2 margin-0.4] [--seeds 0 1]

@@ -1,14 +1,21 @@
 """Benchmark: face quality after 2, 5, 10, 20 and 40 minutes of training, recipe against recipe.
 
-Recipes: ``default`` (the balanced GAN as shipped), ``blog`` (the blog's widths
-through the same code), ``wgan`` and ``wgan-gp`` (the WGAN port with the
-default generator and the exercise's critic), ``wgan-dcgan`` and
-``wgan-gp-dcgan`` (the port with the reference's DCGAN_G and DCGAN_D at
-ngf = ndf = 32, half the reference's 64, so that they run about 4x faster on
-a 2-core CPU), ``lr-half-ema`` and ``lr-half-ema-mirror`` (the default with
-RMSProp 5e-4 for both networks and an averaged generator, decay 0.999, without
-and with mirrored faces; their snapshots are the averaged generator). The equal-minutes comparison of GAN, WGAN and WGAN-GP is this
-script with ``--recipes default wgan wgan-gp``.
+Recipes: ``default`` (the balanced GAN with today's defaults: half the blog's
+learning rates and an averaged generator, since 2026-11-30), ``old-default``
+(the default before that, the blog's lr 1e-3 without an averaged generator,
+``runs.BLOG_RECIPE``: the rows called "default" in BENCHMARKS.md before that
+date), ``blog`` (the blog's widths through the same code, at the blog's rates),
+``wgan`` and ``wgan-gp`` (the WGAN port with the default generator and the
+exercise's critic), ``wgan-dcgan`` and ``wgan-gp-dcgan`` (the port with the
+reference's DCGAN_G and DCGAN_D at ngf = ndf = 32, half the reference's 64, so
+that they run about 4x faster on a 2-core CPU), ``lr-half-ema`` and
+``lr-half-ema-mirror`` (RMSProp 5e-4 for both networks and an averaged
+generator, decay 0.999, without and with mirrored faces; the first is today's
+default spelled out), and ``5x5-wider`` (today's default with 5x5 kernels and
+the wider networks of the independent plain loop). Snapshots of a run with an
+averaged generator are the averaged generator. The equal-minutes comparison of
+GAN, WGAN and WGAN-GP was this script with ``--recipes default wgan wgan-gp``
+when ``default`` was today's ``old-default``.
 
     python benchmarks/bench_time_to_faces.py --data ../shared/datasets/lfw-deepfunneled \\
         [--minutes 2 5 10 20 40] [--recipes default blog] [--num 1000] [--size 64]
