@@ -57,7 +57,7 @@ DCGAN_32 = {"generator_architecture": "dcgan", "critic": "dcgan", "generator": {
             "discriminator": {"width": 32}}
 
 RECIPES = {
-    "default": {},  # today's: half the blog's learning rates and an averaged generator (runs.RECIPES["gan"])
+    "default": {},  # today's: half the blog's learning rates and an averaged generator (runs.MODEL_DEFAULTS["gan"])
     # The default before issue 15 (the rows of BENCHMARKS.md called "default" before 2026-11-30): the blog's rates.
     "old-default": runs.BLOG_RECIPE,
     "blog": {"generator": models.BLOG_GENERATOR, "discriminator": models.BLOG_DISCRIMINATOR, **runs.BLOG_RECIPE},

@@ -65,7 +65,7 @@ def default_config(**overrides) -> dict:
         "margin": 0.3,
         "seed": 0,
         # None: the model's reference value (GAN 1e-3, the blog's; WGAN 5e-5; WGAN-GP 1e-4). A GAN's
-        # default is RECIPES["gan"]'s 5e-4 unless these are given (None included).
+        # default is MODEL_DEFAULTS["gan"]'s 5e-4 unless these are given (None included).
         "d_learning_rate": None,
         "g_learning_rate": None,
         "generator": {},
@@ -84,7 +84,7 @@ def default_config(**overrides) -> dict:
         # The averaged generator (gan_helpers.averaging): the largest decay of the moving average of G's
         # weights, e.g. 0.999; 0 or None trains without one. When set, samples, the monitor, snapshots,
         # metrics and generator.keras use the average; the checkpoint keeps both. A GAN's default is
-        # RECIPES["gan"]'s 0.999 unless ema_decay is given.
+        # MODEL_DEFAULTS["gan"]'s 0.999 unless ema_decay is given.
         "ema_decay": None,
         # Random left-right flips of the training faces (ProGAN's mirror augmentation), seeded per epoch.
         "mirror": False,
@@ -104,7 +104,8 @@ def default_config(**overrides) -> dict:
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}. Received: model={config['model']!r}")
     # The model's recipe, for the settings not given (a stored run's config gives them all, so it is kept).
-    config.update({key: value for key, value in RECIPES.get(config["model"], {}).items() if key not in overrides})
+    model_defaults = MODEL_DEFAULTS.get(config["model"], {})
+    config.update({key: value for key, value in model_defaults.items() if key not in overrides})
     if config["generator_architecture"] not in models.GENERATORS:
         raise ValueError(f"generator_architecture must be one of {', '.join(models.GENERATORS)}. "
                          f"Received: generator_architecture={config['generator_architecture']!r}")
@@ -142,7 +143,7 @@ MODELS = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
 #: Each model's defaults where they differ from its reference (issue 15, BENCHMARKS.md "at equal steps, with
 #: seeds"): a GAN trains at half the blog's learning rates and keeps an averaged generator. The WGANs keep
 #: their papers' settings.
-RECIPES = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999}}
+MODEL_DEFAULTS = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999}}
 
 #: The GAN's default before issue 15, the blog's: RMSProp at 1e-3 for both networks, no averaged generator.
 #: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
