@@ -88,7 +88,7 @@ def test_warmup_decay_follows_the_formula():
 @pytest.mark.parametrize("settings, max_decay, epochs", [
     ({"balance": "always"}, 0.5, 3),    # G updated at every step; the cap is reached after 8 updates
     # The balance rule skips some of G's turns (at the blog's rates on these tiny models): not averaged.
-    ({"balance": "margin", "d_learning_rate": 1e-3, "g_learning_rate": 1e-3}, 0.9, 3),
+    ({"balance": "margin", **runs.BLOG_RECIPE}, 0.9, 3),  # (its ema_decay is replaced by max_decay)
     ({"model": "wgan-gp"}, 0.5, 6),     # 5 critic steps per generator step
 ])
 def test_the_averaged_generator_is_the_moving_average_of_the_raw_weights(drawn, settings, max_decay, epochs):
