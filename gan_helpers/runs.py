@@ -149,6 +149,13 @@ MODEL_DEFAULTS = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema
 #: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
 BLOG_RECIPE = {"d_learning_rate": 1e-3, "g_learning_rate": 1e-3, "ema_decay": None}
 
+def _rates_resolved(config: dict) -> dict:
+    """``config`` with a learning rate of None written as the model's reference rate it trains with, so that a
+    folder stored with None (before issue 15) and a config asking for the same rate by value are the same run."""
+    rate = MODELS.get(config.get("model"))
+    return {**config, **{k: config.get(k) or rate for k in ("d_learning_rate", "g_learning_rate")}}
+
+
 #: How a run can spread its steps over devices (None: one device).
 DISTRIBUTE = (None, "mirrored", "multi-worker")
 
@@ -582,8 +589,8 @@ class Run:
         """
         run_dir = Path(run_dir)
         if (run_dir / "config.json").exists():
-            stored = upgrade_config(_read_config(run_dir))
-            wanted = json.loads(json.dumps(default_config(**config), default=str))
+            stored = _rates_resolved(upgrade_config(_read_config(run_dir)))
+            wanted = _rates_resolved(json.loads(json.dumps(default_config(**config), default=str)))
             differ = sorted(k for k in set(stored) | set(wanted)
                             if k != "data_dir" and stored.get(k) != wanted.get(k)
                             and not (k == "replicas" and wanted.get(k) is None))

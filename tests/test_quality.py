@@ -388,9 +388,11 @@ def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
     # Stored values are kept, whatever the defaults become.
     assert runs.upgrade_config({**config, "ema_decay": 0.99, "mirror": True})["ema_decay"] == 0.99
     # Today's defaults are other settings: the folder is refused, naming them, rather than continued with them.
-    with pytest.raises(ValueError, match=r"other settings \(d_learning_rate, ema_decay, g_learning_rate: None there, "
+    with pytest.raises(ValueError, match=r"other settings \(d_learning_rate, ema_decay, g_learning_rate: 0.001 there, "
                                          r"0.0005 here"):
         runs.Run.open(SMALL | {"seed": 10}, folder, images=drawn[:32])
+    # The blog's recipe by value (1e-3) is the rate that None stored: the same run, continued.
+    assert runs.Run.open(SMALL | {"seed": 10, **runs.BLOG_RECIPE}, folder, images=drawn[:32]).epoch == 1
     resumed = runs.Run.open(SMALL | {"seed": 10, **old_defaults, "ema_decay": None}, folder, images=drawn[:32])
     assert resumed.epoch == 1 and resumed.average is None and not resumed.config["mirror"]
     assert float(resumed.gan.d_optimizer.learning_rate) == pytest.approx(1e-3)  # the rate it was trained with
