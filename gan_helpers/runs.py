@@ -149,9 +149,11 @@ MODEL_DEFAULTS = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema
 #: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
 BLOG_RECIPE = {"d_learning_rate": 1e-3, "g_learning_rate": 1e-3, "ema_decay": None}
 
+
 def _rates_resolved(config: dict) -> dict:
-    """``config`` with a learning rate of None written as the model's reference rate it trains with, so that a
-    folder stored with None (before issue 15) and a config asking for the same rate by value are the same run."""
+    """``config`` with a learning rate of None written as the model's reference rate, the rate it trains with
+    (``_build`` takes its rates from here), so that a folder stored with None (before issue 15) and a config
+    asking for the same rate by value are the same run."""
     rate = MODELS.get(config.get("model"))
     return {**config, **{k: config.get(k) or rate for k in ("d_learning_rate", "g_learning_rate")}}
 
@@ -240,8 +242,8 @@ def _build(config: dict):
     size, latent = config["image_size"], config["latent_dim"]
     build_generator = models.GENERATORS[config["generator_architecture"]]
     generator = _float32_output(build_generator(latent_dim=latent, image_size=size, **config["generator"]))
-    d_lr = config["d_learning_rate"] or MODELS[config["model"]]
-    g_lr = config["g_learning_rate"] or MODELS[config["model"]]
+    rates = _rates_resolved(config)
+    d_lr, g_lr = rates["d_learning_rate"], rates["g_learning_rate"]
     if config["model"] in ("wgan", "wgan-gp"):
         critic_kwargs = dict(config["discriminator"])
         if config["critic"] == "dcgan":  # the reference: batch norm with clipping; WGAN-GP must not have it
