@@ -6,6 +6,7 @@ autosaved); Chromium opens it, runs every cell, drags a slider and checks
 that the rendered face changed. Screenshots go to test-artifacts/browser/.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -75,6 +76,23 @@ def jupyterlab(tmp_path):
         log.close()
 
 
+def wait_until_kernel_idle(base, token, quiet=3.0, timeout=300.0):
+    """Wait until the notebook's kernel has been idle for `quiet` seconds (all queued cells ran)."""
+    deadline = time.monotonic() + timeout
+    idle_since = None
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as response:
+            states = [kernel["execution_state"] for kernel in json.load(response)]
+        if states and all(state == "idle" for state in states):
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.25)
+    raise AssertionError(f"the notebook's kernel was still busy after {timeout:.0f} s (states: {states})")
+
+
 def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
     base, token = jupyterlab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -96,25 +114,32 @@ def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
             page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
             picture = page.wait_for_selector("img.widget-image", timeout=180_000)
             handle = page.wait_for_selector(".widget-hslider .noUi-handle", timeout=60_000)
-            page.wait_for_timeout(1000)
+            # Let every cell finish first: section 4 moves the first slider itself and sets it back to 0,
+            # so a face that changes while cells still run says nothing about the drag.
+            wait_until_kernel_idle(base, token)
             picture.scroll_into_view_if_needed()
             before = picture.screenshot(path=str(ARTIFACTS / "face_before.png"))
             page.screenshot(path=str(ARTIFACTS / "explorer_before.png"))
-            box = handle.bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2, steps=10)
-            page.mouse.up()
-            deadline = time.monotonic() + 30
+            readout = page.locator(".widget-hslider .widget-readout").first
+            for attempt in range(3):  # a drag that the page did not take (readout still 0) is tried again
+                box = handle.bounding_box()
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.mouse.down()
+                page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2, steps=10)
+                page.mouse.up()
+                page.wait_for_timeout(500)
+                if float(readout.inner_text()) != 0.0:
+                    break
+            deadline = time.monotonic() + 60
             after = before
             while after == before and time.monotonic() < deadline:
                 page.wait_for_timeout(250)
                 after = picture.screenshot()
             (ARTIFACTS / "face_after.png").write_bytes(after)
             page.screenshot(path=str(ARTIFACTS / "explorer_after.png"))
-            readout = page.inner_text(".widget-hslider .widget-readout")
-            assert after != before, "the face did not change after moving the slider"
-            assert float(readout) != 0.0
+            value = readout.inner_text()
+            assert float(value) != 0.0, f"the slider did not move after {attempt + 1} drags (its readout: {value})"
+            assert after != before, f"the face did not change after moving the slider (its readout: {value})"
         finally:
             page.screenshot(path=str(ARTIFACTS / "explorer_final.png"))
             browser.close()
