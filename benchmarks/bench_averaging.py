@@ -1,4 +1,4 @@
-"""Benchmark: a run's raw generator against its averaged one (issue 15), from the same noise, with the same metrics.
+"""Benchmark: a run's raw generator against its averaged one, from the same noise, with the same metrics.
 
     python benchmarks/bench_averaging.py RUN_DIR [--data ../shared/datasets/lfw-deepfunneled] [--num 1000]
         [--figure docs/averaged_vs_raw.jpg]

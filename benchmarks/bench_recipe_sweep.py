@@ -27,7 +27,7 @@ from pathlib import Path
 
 from gan_helpers import data, metrics, runs, sampling
 
-#: Each variant is the blog's recipe (the default before issue 15, which the sweep measured) with one change.
+#: Each variant is the blog's recipe (runs.BLOG_RECIPE, which the sweep measured) with one change.
 VARIANTS = {name: {**runs.BLOG_RECIPE, **variant} for name, variant in {
     "default": {},
     "unpool-zeros": {"generator": {"unpooling": "zeros"}},

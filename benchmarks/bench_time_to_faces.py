@@ -58,18 +58,17 @@ DCGAN_32 = {"generator_architecture": "dcgan", "critic": "dcgan", "generator": {
 
 RECIPES = {
     "default": {},  # today's: half the blog's learning rates and an averaged generator (runs.MODEL_DEFAULTS["gan"])
-    # The default before issue 15 (the rows of BENCHMARKS.md called "default" before 2026-11-30): the blog's rates.
+    # The blog's learning rates without an averaged generator (runs.BLOG_RECIPE).
     "old-default": runs.BLOG_RECIPE,
     "blog": {"generator": models.BLOG_GENERATOR, "discriminator": models.BLOG_DISCRIMINATOR, **runs.BLOG_RECIPE},
     "wgan": {"model": "wgan"},
     "wgan-gp": {"model": "wgan-gp"},
     "wgan-dcgan": {"model": "wgan", **DCGAN_32},
     "wgan-gp-dcgan": {"model": "wgan-gp", **DCGAN_32},
-    # Issue 15's candidates: half the learning rates with an averaged generator (decay 0.999), and with mirroring.
+    # Half the learning rates with an averaged generator (decay 0.999), and with mirroring.
     "lr-half-ema": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999},
     "lr-half-ema-mirror": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999, "mirror": True},
-    # Issue 15 point 4: today's default with the blog's 5x5 kernels and wider networks, those of the independent
-    # plain training loop in ../shared/MEASUREMENTS.md (G 128/96/64, D's dense layer 512).
+    # The default with the blog's 5x5 kernels and wider networks (G 128/96/64, D's dense layer 512).
     "5x5-wider": {"generator": {"widths": (128, 96, 64), "kernel_size": 5},
                   "discriminator": {"kernel_size": 5, "dense_units": (512,)}},
 }

@@ -12,6 +12,8 @@ import sys
 import time
 import warnings
 
+from gan_helpers.devices import configure_devices  # noqa: F401  (also gan_helpers.cli.configure_devices)
+
 # What `--data` searches when it is not given (gan_helpers.data.find_data_dir), for the help texts.
 DATA_HELP = ("dataset folder or .tgz (default: the first found of $LFW_DIR, data/lfw-deepfunneled, data/lfw, "
              "data/lfw_funneled, their .tgz archives, and ../shared/datasets/lfw-deepfunneled)")
@@ -166,58 +168,16 @@ def _train_config(args) -> tuple[dict, str]:
     source = data.find_data_dir(args.data)
     # --architecture sets both networks; --config can still set either one.
     networks = {"generator_architecture": args.architecture, "critic": args.architecture} if args.architecture else {}
-    # The issue-15 settings only when given, so the run settings' defaults stay in one place (runs.default_config).
+    # These settings only when given, so the run settings' defaults stay in one place (runs.default_config).
     quality = {key: value for key, value in (("ema_decay", args.ema_decay), ("mirror", args.mirror),
                                              ("precision", args.precision), ("distribute", args.distribute),
                                              ("replicas", args.replicas)) if value is not None}
     config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
               "model": args.model, "crop": _crop_or_default(args), **networks, **quality, **overrides}
+    if args.data is not None or config["data_dir"] is None:
+        config["data_dir"] = str(source)  # an explicit --data wins over --config's data_dir
     files.check_new_run_folder(out)
     return config, out
-
-
-#: The MultiWorkerMirroredStrategy made by configure_devices (TensorFlow allows it only before it starts).
-multi_worker_strategy = None
-
-
-def configure_devices(distribute=None, replicas=None) -> None:
-    """What must happen before TensorFlow starts (before ``gan_helpers.runs`` is imported).
-
-    ``"mirrored"`` on a machine without GPUs: split the CPU into ``replicas`` (default 2) logical
-    devices (with GPUs every visible one is used, or the first ``replicas``). ``"multi-worker"``:
-    make the MultiWorkerMirroredStrategy of ``TF_CONFIG`` now (its collective ops must be configured
-    at start-up); ``runs.make_strategy`` then uses it.
-    """
-    global multi_worker_strategy
-    import os
-
-    if distribute == "multi-worker" and multi_worker_strategy is None:
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError("--distribute multi-worker reads the cluster from TF_CONFIG, which is not set.")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-
-        multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        return
-    if distribute != "mirrored":
-        return
-    if "tensorflow" in sys.modules:
-        import tensorflow as tf  # already started: runs.make_strategy says if it has too few devices
-    else:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-    if tf.config.list_physical_devices("GPU"):
-        return
-    wanted = replicas or 2
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    current = tf.config.get_logical_device_configuration(cpu)
-    if current is not None and len(current) == wanted:
-        return
-    try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * wanted)
-    except RuntimeError:
-        raise RuntimeError(f"Cannot split the CPU into {wanted} devices: TensorFlow has already started "
-                           "(call gan_helpers.cli.configure_devices first, in a fresh process).") from None
 
 
 def _cmd_train(args) -> int:

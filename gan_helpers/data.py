@@ -43,7 +43,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from gan_helpers import PROJECT_ROOT
+from gan_helpers import PROJECT_ROOT, files
 
 #: File name endings read as images; every other file is ignored.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp")
@@ -650,20 +650,10 @@ def _read_cache(stem: Path, image_size: int):
 
 
 def _write_atomically(path: Path, write) -> None:
-    """Write ``path`` through a temporary file in its folder, renamed over it once complete.
-
-    Readers see the old file or the new one, never half of one; a write that
-    fails midway removes its temporary file before the error goes on.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        # After os.replace the temporary name is gone; if it is still there, it is half-written.
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    """``write(f)`` into ``path`` through :func:`gan_helpers.files.atomic_path`: readers see the old file or
+    the new one, never half of one."""
+    with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 def _write_cache(stem: Path, images: np.ndarray, meta: dict) -> None:

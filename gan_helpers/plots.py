@@ -9,10 +9,10 @@ import numpy as np
 
 def as_uint8(images) -> np.ndarray:
     """Images as uint8; floats are taken to be in [-1, 1] (the models' range)."""
+    from gan_helpers.data import to_uint8
+
     images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images
-    return np.clip(np.round((images.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return images if images.dtype == np.uint8 else to_uint8(images)
 
 
 def image_grid(images, columns: int | None = None, padding: int = 2, fill: int = 255) -> np.ndarray:

@@ -33,6 +33,7 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 from gan_helpers import balance  # noqa: E402
+from gan_helpers.devices import replica_noise  # noqa: E402
 
 #: How D sees a step's real faces and fakes: two batches, or one batch of both kinds.
 D_BATCH_MODES = ("separate", "mixed")
@@ -42,31 +43,45 @@ METRIC_NAMES = ("d_real_success", "d_fake_success", "g_success", "err_real", "er
                 "d_updated", "g_updated")
 
 
-# %% exported: train_step (notebooks/03_training.ipynb) -- edit it there, then run
+# %% exported: score_batch, train_step (notebooks/03_training.ipynb) -- edit it there, then run
 #    python -m gan_helpers.export
+def score_batch(self, real_images, noise):
+    """D's verdict on one batch: G makes fakes from ``noise``, D scores them and the real images.
+
+    Returns D's three binary cross-entropies (``err_real``, ``err_fake``: D's losses on the two halves;
+    ``err_gen``: G's loss) and D's success rates (``d_real_success``: the fraction of real images it calls
+    real, logit > 0; ``d_fake_success``: the fraction of fakes it calls fake). Called inside the step's
+    GradientTapes, on one device and on each replica of a ``--distribute`` run alike.
+    """
+    batch_size = tf.shape(real_images)[0]
+    bce = keras.losses.binary_crossentropy
+    fakes = self.generator(noise, training=True)
+    if self.d_batch == "mixed":
+        logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
+        real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+    else:
+        real_logits = self.discriminator(real_images, training=True)
+        fake_logits = self.discriminator(fakes, training=True)
+    ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
+    return {
+        "err_real": tf.reduce_mean(bce(ones, real_logits, from_logits=True)),
+        "err_fake": tf.reduce_mean(bce(zeros, fake_logits, from_logits=True)),
+        "err_gen": tf.reduce_mean(bce(ones, fake_logits, from_logits=True)),
+        "d_real_success": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+        "d_fake_success": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
+    }
+
+
 def train_step(self, real_images):
     """One step of the balanced GAN on a batch of real images (the steps are listed in training.py's docstring)."""
     if isinstance(real_images, tuple):
         real_images = real_images[0]
-    batch_size = tf.shape(real_images)[0]
-    noise = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
-    bce = keras.losses.binary_crossentropy
+    noise = keras.random.normal((tf.shape(real_images)[0], self.latent_dim), seed=self.noise_seed)
     with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-        fakes = self.generator(noise, training=True)
-        if self.d_batch == "mixed":
-            logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
-            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-        else:
-            real_logits = self.discriminator(real_images, training=True)
-            fake_logits = self.discriminator(fakes, training=True)
-        ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
-        err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
-        err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
-        err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
-        d_loss = err_real + err_fake
-    d_real_success = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
-    d_fake_success = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
-    train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
+        score = self.score_batch(real_images, noise)
+        d_loss = score["err_real"] + score["err_fake"]
+    train_d, train_g = self.balance_rule.decide(score["err_real"], score["err_fake"],
+                                                score["d_real_success"], score["d_fake_success"])
 
     d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
 
@@ -77,17 +92,13 @@ def train_step(self, real_images):
         return apply
 
     tf.cond(train_d, update(self.d_optimizer, d_tape, d_loss, d_vars), lambda: tf.constant(False))
-    tf.cond(train_g, update(self.g_optimizer, g_tape, err_gen, g_vars), lambda: tf.constant(False))
+    tf.cond(train_g, update(self.g_optimizer, g_tape, score["err_gen"], g_vars), lambda: tf.constant(False))
     self.d_skips.assign_add(tf.cast(tf.logical_not(train_d), tf.int64))
     self.g_skips.assign_add(tf.cast(tf.logical_not(train_g), tf.int64))
 
     # What the monitor plots. G's success is measured on the same fakes D just judged.
-    values = {
-        "d_real_success": d_real_success, "d_fake_success": d_fake_success,
-        "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
-        "err_gen": err_gen, "d_updated": tf.cast(train_d, tf.float32),
-        "g_updated": tf.cast(train_g, tf.float32),
-    }
+    values = {**score, "g_success": 1.0 - score["d_fake_success"],
+              "d_updated": tf.cast(train_d, tf.float32), "g_updated": tf.cast(train_g, tf.float32)}
     return self.record(values)
 # %% end of exported code
 
@@ -151,68 +162,42 @@ class GAN(keras.Model):
     def sample_noise(self, batch_size, seed=None):
         return keras.random.normal((batch_size, self.latent_dim), seed=seed)
 
-    # The training step is written in notebook 03 (the module-level train_step above).
+    # The scoring and the training step are written in notebook 03 (the module-level functions above).
+    score_batch = score_batch
     train_step = train_step
 
     # -- more than one replica (tf.distribute) ----------------------------------
     #
     # ``train_step`` applies each optimizer inside ``tf.cond``, which Keras cannot synchronise across
     # replicas. With more than one replica in sync the step runs in two phases instead, as the WGAN
-    # does (gan_helpers.wgan): a compiled ``judge_step`` per replica computes the losses, the gradients
+    # does (gan_helpers.wgan): a compiled ``judge_step`` per replica computes the losses (with the same
+    # exported ``score_batch`` as ``train_step``), the gradients
     # (scaled by 1/replicas: the optimizer sums the replicas' gradients) and the balance rule's decision
     # on the GLOBAL batch's numbers (all-reduced means, the same on every replica); Python reads the
     # decision and calls one of up to three compiled ``apply`` variants, which apply only the decided
     # networks' gradients (no update at all for a skipped turn) and record the global values.
     # One replica (no strategy, or OneDeviceStrategy) keeps ``train_step`` exactly as it is.
 
-    def draw_replica_noise(self, local_batch):
-        """This replica's part of the global batch's noise.
-
-        Every replica draws the whole global batch's noise from the same (mirrored) seed state, as one
-        device would, and keeps its own slice: the noise of a step is the same as on one device.
-        """
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync
-        replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
-        noise = keras.random.normal((local_batch * replicas, self.latent_dim), seed=self.noise_seed)
-        return noise[replica * local_batch:(replica + 1) * local_batch]
-
     def judge_step(self, real_images):
-        """Phase 1 on one replica: losses, scaled gradients and the global balance decision."""
+        """Phase 1 on one replica: the exported ``score_batch``, scaled gradients and the global decision."""
         if isinstance(real_images, tuple):
             real_images = real_images[0]
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
-        batch_size = tf.shape(real_images)[0]
-        noise = self.draw_replica_noise(batch_size)
-        bce = keras.losses.binary_crossentropy
+        noise = replica_noise(tf.shape(real_images)[0], self.latent_dim, self.noise_seed)
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fakes = self.generator(noise, training=True)
-            if self.d_batch == "mixed":
-                logits = self.discriminator(tf.concat([real_images, fakes], axis=0), training=True)
-                real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-            else:
-                real_logits = self.discriminator(real_images, training=True)
-                fake_logits = self.discriminator(fakes, training=True)
-            ones, zeros = tf.ones_like(real_logits), tf.zeros_like(fake_logits)
-            err_real = tf.reduce_mean(bce(ones, real_logits, from_logits=True))
-            err_fake = tf.reduce_mean(bce(zeros, fake_logits, from_logits=True))
-            err_gen = tf.reduce_mean(bce(ones, fake_logits, from_logits=True))
+            score = self.score_batch(real_images, noise)
             # Each replica's mean over its part, divided by the replicas: their sum is the global mean.
-            d_loss = (err_real + err_fake) / replicas
-            g_loss = err_gen / replicas
-        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        d_grads = d_tape.gradient(d_loss, d_vars)
-        g_grads = g_tape.gradient(g_loss, g_vars)
-        local = [err_real, err_fake, err_gen, tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-                 tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))]
+            d_loss = (score["err_real"] + score["err_fake"]) / replicas
+            g_loss = score["err_gen"] / replicas
+        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_variables)
+        g_grads = g_tape.gradient(g_loss, self.generator.trainable_variables)
         # The global batch's numbers (equal parts per replica: the mean of the means).
-        err_real, err_fake, err_gen, d_real_success, d_fake_success = context.all_reduce(
-            tf.distribute.ReduceOp.MEAN, local)
-        train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success, d_fake_success)
-        values = {"d_real_success": d_real_success, "d_fake_success": d_fake_success,
-                  "g_success": 1.0 - d_fake_success, "err_real": err_real, "err_fake": err_fake,
-                  "err_gen": err_gen}
+        names = ("err_real", "err_fake", "err_gen", "d_real_success", "d_fake_success")
+        values = dict(zip(names, context.all_reduce(tf.distribute.ReduceOp.MEAN, [score[n] for n in names])))
+        train_d, train_g = self.balance_rule.decide(values["err_real"], values["err_fake"],
+                                                    values["d_real_success"], values["d_fake_success"])
+        values["g_success"] = 1.0 - values["d_fake_success"]
         return {"d_grads": d_grads, "g_grads": g_grads, "values": values,
                 "train_d": tf.convert_to_tensor(train_d), "train_g": tf.convert_to_tensor(train_g)}
 

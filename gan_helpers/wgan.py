@@ -64,6 +64,8 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
+from gan_helpers.devices import replica_noise  # noqa: E402
+
 WGAN_METRICS = ("loss_d", "loss_g", "loss_d_real", "loss_d_fake", "wasserstein", "gradient_penalty",
                 "g_updated")
 
@@ -234,19 +236,10 @@ class WGAN(keras.Model):
     penalty = penalty
 
     def draw_noise(self, batch):
-        """A fresh batch of N(0, 1) noise from the model's seed generator.
-
-        Under ``tf.distribute`` every replica draws the global batch's noise from the same (mirrored)
-        seed state, as one device would, and keeps its own slice: the replicas' noise differs, and a
-        step's noise is the one-device noise. (The gradient penalty's interpolation weights are still
-        drawn per replica: each replica draws the same weights for its own samples.)
-        """
-        context = tf.distribute.get_replica_context()
-        if context is None or context.num_replicas_in_sync == 1:
-            return keras.random.normal((batch, self.latent_dim), seed=self.noise_seed)
-        replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
-        noise = keras.random.normal((batch * context.num_replicas_in_sync, self.latent_dim), seed=self.noise_seed)
-        return noise[replica * batch:(replica + 1) * batch]
+        """A fresh batch of N(0, 1) noise from the model's seed generator (under ``tf.distribute``, this
+        replica's slice of the global batch's noise: :func:`gan_helpers.devices.replica_noise`). The
+        gradient penalty's interpolation weights are still drawn per replica."""
+        return replica_noise(batch, self.latent_dim, self.noise_seed)
 
     critic_step = critic_step
 
@@ -348,14 +341,21 @@ def reference_adam(learning_rate: float = 1e-4) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
 
 
-def build_wgan(generator, critic, variant: str = "wgan", seed=None, **kwargs) -> WGAN:
-    """A compiled WGAN (``"wgan"``: clipping, RMSProp 5e-5) or WGAN-GP (``"wgan-gp"``: lambda 10, Adam)."""
+def build_wgan(generator, critic, variant: str = "wgan", seed=None, d_learning_rate=None, g_learning_rate=None,
+               **kwargs) -> WGAN:
+    """A compiled WGAN (``"wgan"``: clipping, RMSProp 5e-5) or WGAN-GP (``"wgan-gp"``: lambda 10, Adam 1e-4).
+
+    The one WGAN factory (a run's, :func:`gan_helpers.runs.build`, calls it too). A learning rate of
+    None is the variant's reference; ``kwargs`` go to :class:`WGAN`.
+    """
     if variant == "wgan":
         model = WGAN(generator, critic, clip_value=0.01, gradient_penalty=0.0, seed=seed, **kwargs)
+        optimizer = reference_rmsprop
     elif variant == "wgan-gp":
         kwargs = {"warmup_iterations": 0, "warmup_every": 0, **kwargs}
         model = WGAN(generator, critic, clip_value=None, gradient_penalty=10.0, seed=seed, **kwargs)
+        optimizer = reference_adam
     else:
         raise ValueError(f"variant must be 'wgan' or 'wgan-gp'. Received: variant={variant!r}")
-    model.compile()
+    model.compile(*(optimizer() if rate is None else optimizer(rate) for rate in (d_learning_rate, g_learning_rate)))
     return model

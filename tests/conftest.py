@@ -19,6 +19,26 @@ def face_folder(tmp_path):
                             grayscale_every=4)
 
 
+@pytest.fixture(scope="session")
+def faces_dir(tmp_path_factory):
+    """Eight synthetic people, twelve 96x96 JPEGs each: enough for small trainings and a person split."""
+    return make_face_folder(tmp_path_factory.mktemp("f") / "faces", people=8, per_person=12, size=96)
+
+
+@pytest.fixture(scope="session")
+def drawn(faces_dir, tmp_path_factory):
+    """:func:`faces_dir`'s faces, loaded at 32x32 (uint8)."""
+    from gan_helpers import data
+
+    return data.load_faces(faces_dir, 32, crop=0, cache_dir=tmp_path_factory.mktemp("c"), progress=False)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for a command-line run: its own cache folder."""
+    return {"GAN_CACHE_DIR": str(tmp_path / "cache")}
+
+
 @pytest.fixture
 def cache_dir(tmp_path):
     return tmp_path / "cache"

@@ -215,7 +215,7 @@ def test_lfw_has_13233_images_of_5749_people(lfw_dir, tmp_path):
 
 
 # ----------------------------------------------------------------------------
-# Issue 17: 16-bit images, damaged caches, crops as fractions, symlink loops,
+# Faults: 16-bit images, damaged caches, crops as fractions, symlink loops,
 # the list of skipped files, settings checked first, cache writes that fail.
 
 

@@ -5,7 +5,7 @@ check runs in a fresh Python process (as tests/test_wgan.py's mirrored test does
 
 Noise: under MirroredStrategy every replica draws the whole global batch's noise from
 the model's (mirrored) seed state, as one device does, and keeps its own slice
-(GAN.draw_replica_noise), so a step's noise is the one-device noise. The models here
+(gan_helpers.devices.replica_noise), so a step's noise is the one-device noise. The models here
 have no dropout and no batch norm: their random masks and batch statistics are per
 replica and cannot equal one device's.
 """
@@ -99,6 +99,56 @@ MIRRORED = textwrap.dedent('''
 ''')
 
 
+EDITED_SCORE = textwrap.dedent('''
+    import json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from gan_helpers import models, training
+
+    real = np.random.default_rng(1).uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    exported = training.GAN.score_batch
+
+    def edited(self, real_images, noise):  # a student's edit of notebook 03's score_batch
+        score = exported(self, real_images, noise)
+        return {**score, "err_real": 3.0 * score["err_real"], "d_real_success": 0.0 * score["d_real_success"] + 0.25}
+
+    def step(score_batch):
+        training.GAN.score_batch = score_batch
+        with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+            keras.utils.set_random_seed(0)
+            g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8), batch_norm=False, dropout=0.0)
+            d = models.build_discriminator(image_size=32, widths=(4, 8, 8), dense_units=(8,), conv_dropout=0,
+                                           dense_dropout=0)
+            gan = training.GAN(g, d, "always", seed=5)
+            gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        assert gan.distribute_strategy.num_replicas_in_sync == 2
+        gan.fit(tf.data.Dataset.from_tensor_slices(real).batch(8), epochs=1, verbose=0)
+        return ({k: float(v.numpy()) for k, v in gan.last_step.items()},
+                [np.asarray(v.numpy()) for v in gan.discriminator.trainable_variables])
+
+    (plain, d_plain), (changed, d_changed) = step(exported), step(edited)
+    print(json.dumps({"plain": plain, "changed": changed,
+                      "d_moved": max(float(np.abs(a - b).max()) for a, b in zip(d_plain, d_changed))}))
+''')
+
+
+def test_an_edit_of_the_exported_score_batch_changes_a_distributed_run_too(tmp_path):
+    """The multi-replica step calls notebook 03's score_batch: an edit reaches --distribute runs.
+
+    The edit triples err_real (D's loss on real faces, so also its gradient) and sets D's success on real
+    faces to 0.25; the two-replica run must report both and train D differently.
+    """
+    report = run_script(tmp_path, EDITED_SCORE)
+    plain, changed = report["plain"], report["changed"]
+    assert changed["d_real_success"] == 0.25, report
+    assert abs(changed["err_real"] - 3 * plain["err_real"]) < 1e-5 * max(1.0, plain["err_real"]), report
+    assert abs(changed["err_fake"] - plain["err_fake"]) < 1e-6, report  # the same step otherwise
+    assert report["d_moved"] > 1e-6, report
+
+
 def run_script(tmp_path, source, *args, timeout=600):
     script = tmp_path / "script.py"
     script.write_text(source)
@@ -131,9 +181,9 @@ def test_balanced_gan_under_mirrored_strategy_equals_one_device(tmp_path):
 WORKER = textwrap.dedent('''
     import json, os, sys
     mode, run_dir, images_path, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    from gan_helpers import cli
+    from gan_helpers import devices
     if mode == "worker":
-        cli.configure_devices("multi-worker")  # before TensorFlow starts (importing runs starts it)
+        devices.configure_devices("multi-worker")  # before TensorFlow starts (importing runs starts it)
     import numpy as np
     from gan_helpers import runs
 

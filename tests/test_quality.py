@@ -1,4 +1,4 @@
-"""Faces near the real floor (issue 15): the averaged generator, mirrored faces, bfloat16, their settings.
+"""Faces near the real floor: the averaged generator, mirrored faces, bfloat16, their settings.
 
 Every expected value is recomputed here with numpy (the moving average from
 the raw weights recorded after each step, the batch norm statistics from
@@ -6,41 +6,20 @@ the layers' inputs, the flips from the unflipped pipeline) or taken from an
 independent model (a float32 twin of a bfloat16 model).
 """
 
-import contextlib
 import json
-import warnings
 
 import numpy as np
 import pytest
 
 from gan_helpers import averaging, cli, data, runs
 from gan_helpers._quiet import import_tensorflow
+from helpers import run_cli, tiny_models
 
 tf = import_tensorflow()
 import keras  # noqa: E402
 
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
          "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)}}
-
-
-@contextlib.contextmanager
-def tiny_models():
-    """Tiny test models may draw near-constant images: the monitor's collapse warning may come or not.
-
-    (Whether it comes depends on the seed and the settings, and no test here is about it; tests/test_faults.py
-    asserts the warning itself.)
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Possible mode collapse", category=UserWarning)
-        yield
-
-
-@pytest.fixture(scope="module")
-def drawn(tmp_path_factory):
-    from gan_helpers.synthetic import make_face_folder
-
-    folder = make_face_folder(tmp_path_factory.mktemp("q") / "faces", people=8, per_person=12, size=96)
-    return data.load_faces(folder, 32, crop=0, cache_dir=tmp_path_factory.mktemp("c"), progress=False)
 
 
 class RecordSteps(keras.callbacks.Callback):
@@ -154,8 +133,8 @@ def test_batch_norm_statistics_of_the_average_are_its_own(drawn):
 
 def test_sampling_saving_and_snapshots_use_the_averaged_generator(drawn, tmp_path, monkeypatch):
     saved = []
-    real_save_model = runs.save_model
-    monkeypatch.setattr(runs, "save_model", lambda model, path: saved.append(model) or real_save_model(model, path))
+    real_save_model = runs.checkpoints.save_model
+    monkeypatch.setattr(runs.checkpoints, "save_model", lambda model, path: saved.append(model) or real_save_model(model, path))
     run = runs.Run({**SMALL, "balance": "always", "seed": 7, "ema_decay": 0.9}, tmp_path / "r", images=drawn[:64])
     with tiny_models():
         run.train(epochs=1, verbose=0, snapshot_minutes=[1e-6])
@@ -375,7 +354,7 @@ def test_settings_are_checked():
 
 def test_old_run_folders_resume_as_they_were_trained(drawn, tmp_path):
     folder = tmp_path / "old"
-    old_defaults = {"d_learning_rate": None, "g_learning_rate": None}  # stored before issue 15: the blog's 1e-3
+    old_defaults = {"d_learning_rate": None, "g_learning_rate": None}  # a folder that stored None: the blog's 1e-3
     with tiny_models():
         runs.Run({**SMALL, "seed": 10, **old_defaults, "ema_decay": None}, folder, images=drawn[:32]).train(
             epochs=1, verbose=0)
@@ -431,14 +410,9 @@ def test_the_command_line_passes_the_settings_and_checks_them(face_folder, tmp_p
 
 
 @pytest.mark.slow
-def test_train_and_resume_with_the_new_flags_from_the_command_line(face_folder, tmp_path):
-    import os
-    import subprocess
-    import sys
-
+def test_train_and_resume_with_the_new_flags_from_the_command_line(face_folder, tmp_path, cli_env):
     def cli_run(*args):
-        return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
-                              timeout=600, env={**os.environ, "GAN_CACHE_DIR": str(tmp_path / "cache")})
+        return run_cli(*args, **cli_env)
 
     out = tmp_path / "r"
     small = json.dumps({k: v for k, v in SMALL.items() if k != "image_size"})

@@ -1,14 +1,13 @@
 """The balanced GAN: rules, skipped turns, dropout in training, learning, resume, NaN, the command line."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from gan_helpers import balance, data, metrics, models, plots, runs, training
 from gan_helpers._quiet import import_tensorflow
+from helpers import expect_collapse, run_cli
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -18,11 +17,6 @@ import keras  # noqa: E402
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
          "generator": {"widths": (32, 16)}, "discriminator": {"widths": (8, 16, 16), "dense_units": (32,)},
          **runs.BLOG_RECIPE}
-
-
-def expect_collapse():
-    """Tiny test models draw near-constant images, so the monitor's collapse warning is expected (and asserted)."""
-    return pytest.warns(UserWarning, match="Possible mode collapse")
 
 
 def tiny_gan(rule="always", seed=0):
@@ -392,13 +386,6 @@ def test_keyboard_interrupt_keeps_models_and_history(drawn, tmp_path, monkeypatc
 
 # -- the command line -------------------------------------------------------
 
-def cli(*args, **env):
-    import os
-
-    return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **env})
-
-
 @pytest.mark.slow
 def test_train_sample_evaluate_from_the_command_line(tmp_path):
     from gan_helpers.synthetic import make_face_folder
@@ -406,19 +393,19 @@ def test_train_sample_evaluate_from_the_command_line(tmp_path):
     folder = make_face_folder(tmp_path / "faces", people=8, per_person=12, size=96)
     small = json.dumps({k: v for k, v in SMALL.items() if k != "image_size"})
     out = tmp_path / "run"
-    result = cli("train", "--data", str(folder), "--size", "32", "--crop", "0", "--epochs", "1", "--out", str(out),
+    result = run_cli("train", "--data", str(folder), "--size", "32", "--crop", "0", "--epochs", "1", "--out", str(out),
                  "--config", small, "--quiet", GAN_CACHE_DIR=str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     assert (out / "generator.keras").exists() and (out / "history.csv").exists()
-    result = cli("train", "--resume", str(out), "--epochs", "2", "--quiet", GAN_CACHE_DIR=str(tmp_path / "cache"))
+    result = run_cli("train", "--resume", str(out), "--epochs", "2", "--quiet", GAN_CACHE_DIR=str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     assert "Trained 2 epoch(s)" in result.stdout
-    result = cli("sample", "--model", str(out), "--num", "5", "--out", str(tmp_path / "faces_out"))
+    result = run_cli("sample", "--model", str(out), "--num", "5", "--out", str(tmp_path / "faces_out"))
     assert result.returncode == 0, result.stderr
     images = np.load(tmp_path / "faces_out.npy", allow_pickle=False)
     assert images.shape == (5, 32, 32, 3) and images.dtype == np.uint8
     assert (tmp_path / "faces_out.png").exists()
-    result = cli("evaluate", "--model", str(out / "generator.keras"), "--data", str(folder), "--num", "16", "--crop", "0",
+    result = run_cli("evaluate", "--model", str(out / "generator.keras"), "--data", str(folder), "--num", "16", "--crop", "0",
                  GAN_CACHE_DIR=str(tmp_path / "cache"))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -431,14 +418,14 @@ def test_train_sample_evaluate_from_the_command_line(tmp_path):
     (("train", "--out", "/tmp/x"), "Give a budget"),
 ])
 def test_bad_arguments_give_one_line(args, message):
-    result = cli(*args)
+    result = run_cli(*args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_demo_writes_a_grid_from_a_given_generator(tmp_path):
     g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8))
     g.save(tmp_path / "g.keras")
-    result = cli("demo", "--model", str(tmp_path / "g.keras"), "--num", "6", "--out", str(tmp_path / "demo.png"))
+    result = run_cli("demo", "--model", str(tmp_path / "g.keras"), "--num", "6", "--out", str(tmp_path / "demo.png"))
     assert result.returncode == 0, result.stderr
     from PIL import Image
 

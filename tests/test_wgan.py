@@ -11,6 +11,7 @@ import pytest
 
 from gan_helpers import models, wgan
 from gan_helpers._quiet import import_tensorflow
+from helpers import run_cli
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -475,19 +476,13 @@ def test_one_step_under_mirrored_strategy_equals_one_device(variant, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["wgan", "wgan-gp"])
 def test_train_sample_and_resume_from_the_command_line(variant, tmp_path):
-    import json
-    import os
-
     from gan_helpers.synthetic import make_face_folder
 
     folder = make_face_folder(tmp_path / "faces", people=6, per_person=8, size=64)
     config = json.dumps({"batch_size": 8, "generator": {"widths": [8, 8]},
                          "discriminator": {"widths": [4, 8, 8], "dense_units": [8]}})
-    env = {**os.environ, "GAN_CACHE_DIR": str(tmp_path / "cache")}
-
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
-                              timeout=600, env=env)
+        return run_cli(*args, GAN_CACHE_DIR=str(tmp_path / "cache"))
 
     out = tmp_path / "run"
     result = cli("train", "--model", variant, "--data", str(folder), "--size", "32", "--crop", "0",

@@ -1,0 +1,109 @@
+"""Devices and ``tf.distribute`` strategies: what a run trains on.
+
+Importing this module does not start TensorFlow: :func:`configure_devices`
+must run before TensorFlow starts (the command line calls it before it
+imports :mod:`gan_helpers.runs`, which starts TensorFlow).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: The multi-worker strategy, made by :func:`configure_devices` before TensorFlow starts.
+multi_worker_strategy = None
+
+
+def configure_devices(distribute=None, replicas=None) -> None:
+    """What must happen before TensorFlow starts (before ``gan_helpers.runs`` is imported).
+
+    ``"mirrored"`` on a machine without GPUs: split the CPU into ``replicas`` (default 2) logical
+    devices (with GPUs every visible one is used, or the first ``replicas``). ``"multi-worker"``:
+    make the MultiWorkerMirroredStrategy of ``TF_CONFIG`` now (its collective ops must be configured
+    at start-up); :func:`make_strategy` then uses it.
+    """
+    global multi_worker_strategy
+
+    if distribute == "multi-worker" and multi_worker_strategy is None:
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--distribute multi-worker reads the cluster from TF_CONFIG, which is not set.")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+
+        multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        return
+    if distribute != "mirrored":
+        return
+    if "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf  # if already started, make_strategy says when it has too few devices
+
+    if tf.config.list_physical_devices("GPU"):
+        return
+    wanted = replicas or 2
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == wanted:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * wanted)
+    except RuntimeError:
+        raise RuntimeError(f"Cannot split the CPU into {wanted} devices: TensorFlow has already started "
+                           "(call gan_helpers.devices.configure_devices first, in a fresh process).") from None
+
+
+def make_strategy(distribute=None, replicas=None):
+    """The ``tf.distribute`` strategy of a run's settings.
+
+    Both need something done before TensorFlow starts: ``"mirrored"`` on a
+    machine without GPUs, the CPU split into logical devices;
+    ``"multi-worker"``, the strategy itself. Call :func:`configure_devices`
+    first (the command line does).
+    """
+    import tensorflow as tf
+
+    if distribute is None:
+        return tf.distribute.get_strategy()
+    if distribute == "multi-worker":
+        if multi_worker_strategy is None:
+            raise RuntimeError("A multi-worker run's strategy must be made before TensorFlow starts: call "
+                               "gan_helpers.devices.configure_devices('multi-worker') before importing "
+                               "gan_helpers.runs.")
+        return multi_worker_strategy
+    gpus = tf.config.list_logical_devices("GPU")
+    if gpus:
+        return tf.distribute.MirroredStrategy([d.name for d in gpus[:replicas]] if replicas else None)
+    cpus = tf.config.list_logical_devices("CPU")
+    wanted = replicas or 2
+    if len(cpus) < wanted:
+        raise RuntimeError(f"--replicas {wanted} needs {wanted} logical CPU devices, but TensorFlow has "
+                           f"{len(cpus)}: split the CPU before TensorFlow starts (gan_helpers.devices.configure_devices).")
+    return tf.distribute.MirroredStrategy([d.name for d in cpus[:wanted]])
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the run folder: always, except on the workers of a multi-worker run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                             and "chief" not in cluster)
+
+
+def replica_noise(batch, latent_dim, seed):
+    """A step's N(0, 1) noise for ``batch`` samples, drawn from the seed generator ``seed``.
+
+    On one device: ``keras.random.normal((batch, latent_dim))``. Under ``tf.distribute`` every replica
+    draws the whole global batch's noise from the same (mirrored) seed state, as one device would, and
+    keeps its own slice: the replicas' noise differs, and a step's noise is the one-device noise.
+    """
+    import keras
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return keras.random.normal((batch, latent_dim), seed=seed)
+    replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
+    noise = keras.random.normal((batch * context.num_replicas_in_sync, latent_dim), seed=seed)
+    return noise[replica * batch:(replica + 1) * batch]
