@@ -220,6 +220,9 @@ def _cmd_train(args) -> int:
 
         run = runs.Run(config, out)
     run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
+    if isinstance(run.interruption, Terminated):
+        print("Terminated (SIGTERM); the run is saved.", file=sys.stderr)
+        return 143
     last = run.history[-1] if run.history else {}
     summary = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_real_success", "d_fake_success", "g_success",
                                                       "wasserstein", "gen_iterations") if k in last)
@@ -357,20 +360,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a scheduler, ``docker stop``), handled as Ctrl-C is: a run saves what it has."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None, quiet_tensorflow: bool | None = None) -> int:
     """Run one command (``argv``, default ``sys.argv``).
 
     ``quiet_tensorflow`` filters TensorFlow's noise lines out of standard
     error (see :func:`gan_helpers._quiet.filter_stderr`); by default it does
-    so when run as a program (no ``argv`` given).
+    so when run as a program (no ``argv`` given). Run as a program, SIGTERM
+    stops a command as Ctrl-C does (a training saves its models and history,
+    temporary files are removed), with exit status 143 instead of 130.
     """
+    import signal
+
     args = build_parser().parse_args(argv)
     if quiet_tensorflow if quiet_tensorflow is not None else argv is None:
         from gan_helpers._quiet import filter_stderr
 
         filter_stderr()
+    if argv is None:
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.run(args)
+    except Terminated:
+        print("Terminated (SIGTERM).", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130

@@ -17,7 +17,9 @@ included, becomes nbgrader's stub at the marker's indentation::
     raise NotImplementedError()
 
 (``YOUR ANSWER HERE`` in a markdown cell), which is what nbgrader's
-``ClearSolutions`` preprocessor does with its default settings. The code
+``ClearSolutions`` preprocessor does with its default settings. A cell
+marked as a solution (``metadata.nbgrader.solution``) without markers is
+replaced whole by the stub, as ``ClearSolutions`` does. The code
 before and after the markers, the scaffold with the self-check call, stays.
 The outputs and execution counts of the cells whose solution was removed
 are cleared (they showed the solution at work); every other cell, output
@@ -74,7 +76,11 @@ def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell") -
 
 
 def student_notebook(notebook):
-    """A copy of an nbformat notebook without solutions; returns ``(notebook, regions removed)``."""
+    """A copy of an nbformat notebook without solutions; returns ``(notebook, solutions removed)``.
+
+    A solution is a marked region, or a whole cell marked as a solution (``metadata.nbgrader.solution``)
+    that has no markers.
+    """
     import copy
 
     notebook = copy.deepcopy(notebook)
@@ -82,6 +88,8 @@ def student_notebook(notebook):
     for index, cell in enumerate(notebook.cells):
         stub = CODE_STUB if cell.cell_type == "code" else MARKDOWN_STUB
         cell.source, regions = clear_solution_regions(cell.source, stub, where=f"cell {index}")
+        if not regions and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source, regions = "\n".join(stub), 1  # a solution cell without markers: all of it is the answer
         if regions and cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         total += regions
@@ -95,19 +103,40 @@ def write_student_copies(source, out_dir) -> dict[str, int]:
     """
     import nbformat
 
+    from gan_helpers import files
+
     source, out_dir = Path(source), Path(out_dir)
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist; give the notebooks' folder (e.g. notebooks/).")
     notebooks = sorted(source.glob("*.ipynb")) if source.is_dir() else [source]
     if not notebooks:
         raise FileNotFoundError(f"No notebooks (*.ipynb) in {source}.")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if any(path.resolve().parent == out_dir.resolve() for path in notebooks):
+    originals = {path.resolve() for path in notebooks}
+    if out_dir.resolve() in {path.parent for path in originals}:
         raise ValueError(f"{out_dir} is where the notebooks are: writing there would delete the solutions. "
                          "Give another folder.")
-    removed = {}
+    # Every target is checked, and every copy made, before anything is written: a target that is (or
+    # links to) a source notebook is refused, and a notebook that cannot be read stops the release whole.
+    copies = {}
     for path in notebooks:
-        notebook, removed[path.name] = student_notebook(nbformat.read(path, as_version=4))
-        nbformat.validate(notebook)
-        nbformat.write(notebook, out_dir / path.name)
+        target = out_dir / path.name
+        if target.resolve() in originals:
+            raise ValueError(f"{target} leads to the source notebook {target.resolve()} (a link?): writing it "
+                             "would delete the solutions. Give a folder without links to the notebooks.")
+        try:
+            copies[target] = student_notebook(nbformat.read(path, as_version=4))
+            nbformat.validate(copies[target][0])
+        except ValueError as error:  # a damaged notebook, a marker out of place
+            raise ValueError(f"{path}: {' '.join(str(error).split())[:300]}") from None
+        except Exception as error:  # nbformat's schema errors (jsonschema's ValidationError) and the like
+            raise ValueError(f"{path} is not a valid notebook ({type(error).__name__}: "
+                             f"{' '.join(str(error).split())[:200]})") from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    removed = {}
+    for target, (notebook, count) in copies.items():
+        removed[target.name] = count
+        with files.atomic_path(target) as tmp:  # replaces a link itself, never what it points to
+            nbformat.write(notebook, tmp)
     return removed
 
 

@@ -215,8 +215,11 @@ class GAN(keras.Model):
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Nothing to build: ``compile`` built both networks and both optimizers.
 
-        (Under a strategy, Keras would read one batch of the dataset here to build the model; that
-        extra pass over a reshuffled dataset would make every epoch's order differ from one device's.)
+        This overrides a private method of Keras' TensorFlow trainer, because there is no public way:
+        under any ``tf.distribute`` strategy, ``fit`` calls it at the start of every call and it reads one
+        batch of the dataset (even when everything is already built), an extra pass over a reshuffled
+        dataset that would make every epoch's order differ from one device's (read in Keras 3.15's
+        ``keras/src/backend/tensorflow/trainer.py``).
         """
 
     def make_train_function(self, force=False):

@@ -211,8 +211,8 @@ class WGAN(keras.Model):
         return done >= self.critic_iterations(int(self.gen_iterations.numpy()))
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Nothing to build: ``compile`` built both networks and both optimizers (under a strategy,
-        Keras would read one batch here, shifting each reshuffled epoch's order from one device's)."""
+        """Nothing to build: ``compile`` built both networks and both optimizers. A private Keras method,
+        overridden for want of a public way (see ``gan_helpers.training.GAN._maybe_symbolic_build``)."""
 
     def make_train_function(self, force=False):
         """Two compiled steps (critic only; critic then generator), chosen in Python step by step."""

@@ -592,6 +592,57 @@ def test_student_copy_refuses_unbalanced_markers_and_writing_over_the_source(tmp
         student.write_student_copies(tmp_path, tmp_path)
 
 
+def test_student_copy_replaces_a_solution_cell_without_markers_whole(tmp_path):
+    notebook = exercise_notebook()
+    cell = nbformat.v4.new_code_cell("answer = 6 * 7  # the whole cell is the answer\nprint(answer)",
+                                     metadata={"nbgrader": {"solution": True, "grade_id": "bare"}})
+    notebook.cells.append(cell)
+    nbformat.write(notebook, tmp_path / "a.ipynb")
+    assert student.write_student_copies(tmp_path / "a.ipynb", tmp_path / "out") == {"a.ipynb": 4}
+    copy = nbformat.read(tmp_path / "out" / "a.ipynb", as_version=4)
+    assert copy.cells[-1].source == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert "6 * 7" not in (tmp_path / "out" / "a.ipynb").read_text()
+
+
+def test_student_copy_never_writes_through_links_to_the_source(tmp_path):
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    nbformat.write(exercise_notebook(), source / "a.ipynb")
+    before = (source / "a.ipynb").read_bytes()
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "a.ipynb").symlink_to(source / "a.ipynb")
+    with pytest.raises(ValueError, match="leads to the source notebook"):
+        student.write_student_copies(source, out)
+    assert (source / "a.ipynb").read_bytes() == before
+    (out / "a.ipynb").unlink()
+    (tmp_path / "linked").symlink_to(source)  # the output folder is the source folder under another name
+    with pytest.raises(ValueError, match="would delete the solutions"):
+        student.write_student_copies(source, tmp_path / "linked")
+    assert (source / "a.ipynb").read_bytes() == before
+
+
+def test_student_copy_checks_every_notebook_before_writing_any(tmp_path):
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    nbformat.write(exercise_notebook(), source / "a.ipynb")
+    bad = exercise_notebook()
+    bad.cells[1].source += "\n### BEGIN SOLUTION\n"  # never closed
+    nbformat.write(bad, source / "b.ipynb")
+    (source / "c.ipynb").write_text('{"cells": [], "nbformat": 4}')  # no metadata: not a valid notebook
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "gan_helpers.student", str(source), str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "b.ipynb" in result.stderr and "never closed" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not out.exists() or not list(out.iterdir())  # nothing written, not even a.ipynb
+    (source / "b.ipynb").unlink()
+    result = subprocess.run([sys.executable, "-m", "gan_helpers.student", str(source), str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "c.ipynb is not a valid notebook" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not list(out.glob("*.ipynb"))
+
+
 def test_student_command_on_the_workbook(tmp_path):
     """The real notebooks: every exercise loses its solution, every other cell is unchanged."""
     out = tmp_path / "student"

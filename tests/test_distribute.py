@@ -17,6 +17,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+#: Every test here starts TensorFlow in one or more further processes.
+pytestmark = pytest.mark.slow
+
 #: The scripts below run in fresh processes: make them import this checkout's gan_helpers, whatever
 #: checkout an editable install points to.
 ROOT = Path(__file__).resolve().parents[1]

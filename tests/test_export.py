@@ -82,3 +82,65 @@ def test_a_cell_without_a_region_or_definition_is_a_clear_error(tmp_path):
     _, notebook = _project(tmp_path, "x = 1\n", REGION)
     with pytest.raises(ValueError, match="defines no function or class"):
         export.exported_cells([notebook])
+
+
+def test_a_stale_second_copy_of_a_region_is_drift(tmp_path):
+    stale = REGION.replace("TAIL = 1\n", "# %% exported: area (nb.ipynb) -- edit it there, then run\n"
+                           "#    python -m gan_helpers.export\ndef area(r):\n    return 3 * r * r\n"
+                           "# %% end of exported code\n")
+    module, notebook = _project(tmp_path, "def area(r):\n    return math.pi * r * r\n", stale)
+    assert export.differences([notebook]) == [f"area: {module} holds 2 regions for it (the last one runs); "
+                                              "delete all but the one the notebook exports"]
+
+
+def test_a_region_whose_cell_lost_its_marker_is_drift(tmp_path):
+    module, notebook = _project(tmp_path, "def area(r):\n    return math.pi * r * r\n", REGION)
+    cells = json.loads(notebook.read_text())
+    cells["cells"][1]["source"] = ["def area(r):\n    return math.pi * r * r\n"]  # the '#| export' line deleted
+    notebook.write_text(json.dumps(cells))
+    problems = export.differences([notebook], modules=[module])
+    assert len(problems) == 1 and "a region that no notebook cell exports" in problems[0], problems
+
+
+def test_blank_lines_before_the_marker_still_export_and_are_checked(tmp_path):
+    module, notebook = _project(tmp_path, "def area(r):\n    return 2 * r\n", REGION)
+    cells = json.loads(notebook.read_text())
+    cells["cells"][1]["source"] = ["\n", "\n"] + cells["cells"][1]["source"]
+    notebook.write_text(json.dumps(cells))
+    assert export.differences([notebook]) == [f"area: {module} differs from {notebook}"]
+    assert export.export([notebook]) == ["area"] and export.differences([notebook]) == []
+
+
+def test_the_same_name_in_two_cells_is_refused(tmp_path):
+    module, notebook = _project(tmp_path, "def area(r):\n    return math.pi * r * r\n", REGION)
+    cells = json.loads(notebook.read_text())
+    cells["cells"].append({**cells["cells"][1], "source": [f"#| export {module}\n", "def area(r):\n    return 1\n"]})
+    notebook.write_text(json.dumps(cells))
+    with pytest.raises(export.ExportError, match="'area' is exported to .* by two cells"):
+        export.differences([notebook])
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("notebook", "is not a readable notebook"),
+    ("syntax", "is not valid Python"),
+    ("module", "cannot be read"),
+    ("end", "has no '# %% end of exported code' line"),
+])
+def test_what_cannot_be_checked_is_one_line_with_exit_2(tmp_path, monkeypatch, capsys, damage, message):
+    module, notebook = _project(tmp_path, "def area(r):\n    return math.pi * r * r\n", REGION)
+    if damage == "notebook":
+        notebook.write_text('{"cells": [')
+    elif damage == "syntax":
+        cells = json.loads(notebook.read_text())
+        cells["cells"][1]["source"][1] = "def area(r:\n    return r\n"
+        notebook.write_text(json.dumps(cells))
+    elif damage == "module":
+        module.unlink()
+    else:
+        module.write_text(REGION.replace("# %% end of exported code\n", ""))
+    monkeypatch.setattr(export, "NOTEBOOKS", tmp_path)
+    monkeypatch.setattr(export, "PROJECT_ROOT", tmp_path)
+    for argv in (["--check"], []):
+        assert export.main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err

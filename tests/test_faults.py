@@ -60,12 +60,16 @@ def test_unrelated_files_do_not_block_a_run_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_the_first_epoch_exits_130_and_the_run_can_be_resumed(tmp_path, cli_env):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_in_the_first_epoch_saves_and_prints_a_resume_command_that_works(
+        tmp_path, cli_env, signum, status):
+    import shlex
+
     from gan_helpers.synthetic import make_face_folder
 
     # Enough small batches that the first epoch lasts a few seconds.
     folder = make_face_folder(tmp_path / "many", people=20, per_person=30, size=40)
-    out = tmp_path / "run"
+    out = tmp_path / "my run"  # a space: the printed command must quote it
     slow = json.dumps({**json.loads(SMALL_JSON), "batch_size": 2})
     process = subprocess.Popen([sys.executable, "-m", "gan_helpers", "train", "--data", str(folder), "--size", "32",
                                 "--crop", "0", "--out", str(out), "--config", slow, "--epochs", "1", "--quiet"],
@@ -75,13 +79,18 @@ def test_ctrl_c_in_the_first_epoch_exits_130_and_the_run_can_be_resumed(tmp_path
     while not (out / "config.json").exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)
     time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, (process.returncode, stderr)
-    assert "Resume with" in stdout and not (out / runs.CHECKPOINT).exists()
-    # --out refuses, pointing at --resume; --resume continues.
-    one_line_error(train_cli(folder, out, "--epochs", "1", env=cli_env), f"--resume {out}")
-    resumed = run_cli("train", "--resume", str(out), "--epochs", "1", "--quiet", **cli_env)
+    assert process.returncode == status, (process.returncode, stderr)
+    assert (out / "generator.keras").exists() and not (out / runs.CHECKPOINT).exists()
+    if signum == signal.SIGTERM:
+        assert "Terminated (SIGTERM); the run is saved." in stderr, stderr
+    # --out refuses, pointing at --resume; the printed command, pasted, continues the run.
+    one_line_error(train_cli(folder, out, "--epochs", "1", env=cli_env), "--resume")
+    command = shlex.split(stdout.split("Resume with: ")[1].splitlines()[0])
+    assert command[:4] == ["python", "-m", "gan_helpers", "train"] and command[5] == str(out), command
+    assert "--epochs" in command or "--minutes" in command, command  # a budget, or it would be refused
+    resumed = run_cli(*command[3:], "--quiet", **cli_env)
     assert resumed.returncode == 0, resumed.stderr
     assert "starting it from epoch 0" in resumed.stdout and "Trained 1 epoch(s)" in resumed.stdout
     assert (out / runs.CHECKPOINT).exists()
@@ -188,6 +197,7 @@ def test_evaluate_refuses_a_number_of_images_below_one(num):
     one_line_error(run_cli("evaluate", "--model", str(sampling.PRETRAINED), "--num", num), "--num", num)
 
 
+@pytest.mark.slow
 def test_evaluate_on_one_person_says_why_it_cannot(tmp_path, cli_env):
     from gan_helpers.synthetic import make_face_folder
 
@@ -351,7 +361,7 @@ def test_help_texts_say_what_each_flag_does():
     assert "how many images" in " ".join(sample.split())
 
 
-def test_the_readme_command_summary_matches_the_run_cli():
+def test_the_readme_command_summary_matches_the_cli():
     from gan_helpers import cli as cli_module
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -392,6 +402,7 @@ def test_config_records_the_resolved_dataset_and_the_split(faces_dir, tmp_path, 
     assert Path(config["data_dir"]) == faces_dir and config["holdout"] == data.EVALUATION_HOLDOUT
 
 
+@pytest.mark.slow
 def test_evaluate_states_its_units(faces_dir, tmp_path, cli_env):
     g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8))
     g.save(tmp_path / "g.keras")

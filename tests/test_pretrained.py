@@ -45,6 +45,7 @@ def test_a_missing_shipped_generator_says_how_to_restore_it(monkeypatch, tmp_pat
         sampling.load_pretrained(sampling.PRETRAINED_WGAN)
 
 
+@pytest.mark.slow
 def test_demo_needs_no_dataset(tmp_path):
     env = {"LFW_DIR": str(tmp_path / "nothing-here"), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "gan_helpers", "demo", "--out", str(tmp_path / "demo.png")],

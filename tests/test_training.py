@@ -422,6 +422,7 @@ def test_bad_arguments_give_one_line(args, message):
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_writes_a_grid_from_a_given_generator(tmp_path):
     g = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8))
     g.save(tmp_path / "g.keras")

@@ -460,6 +460,7 @@ DISTRIBUTED = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["wgan", "wgan-gp"])
 def test_one_step_under_mirrored_strategy_equals_one_device(variant, tmp_path):
     import json
