@@ -147,6 +147,7 @@ def _cmd_prepare(args) -> int:
 def _train_config(args) -> tuple[dict, str]:
     """The new run's settings and folder, checked without TensorFlow (a typo must not cost seconds)."""
     import json
+    from pathlib import Path
 
     from gan_helpers import data, files
 
@@ -172,10 +173,18 @@ def _train_config(args) -> tuple[dict, str]:
     quality = {key: value for key, value in (("ema_decay", args.ema_decay), ("mirror", args.mirror),
                                              ("precision", args.precision), ("distribute", args.distribute),
                                              ("replicas", args.replicas)) if value is not None}
-    config = {"data_dir": str(source), "image_size": args.size, "balance": args.balance, "seed": args.seed,
-              "model": args.model, "crop": _crop_or_default(args), **networks, **quality, **overrides}
+    # The flags' defaults, then --config, then the flags given: an explicit flag wins over --config.
+    flags = {"image_size": args.size, "balance": args.balance, "seed": args.seed, "model": args.model,
+             "crop": args.crop}
+    defaults = {"image_size": 64, "balance": "margin", "seed": 0, "model": "gan", "crop": _crop_or_default(args)}
+    given = {key: value for key, value in flags.items() if value is not None}
+    config = {"data_dir": str(source), **defaults, **overrides, **networks, **quality, **given}
     if args.data is not None or config["data_dir"] is None:
         config["data_dir"] = str(source)  # an explicit --data wins over --config's data_dir
+    out_path, data_path = Path(out).resolve(), Path(config["data_dir"]).resolve()
+    if out_path == data_path or data_path in out_path.parents:
+        raise ValueError(f"--out {out} is inside the dataset {config['data_dir']}: the run's pictures would become "
+                         "training faces. Choose a folder outside it (e.g. runs/mine).")
     files.check_new_run_folder(out)
     return config, out
 
@@ -193,9 +202,13 @@ def _cmd_train(args) -> int:
         if args.out or args.config:
             raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
         given = [flag for flag, value in (("--ema-decay", args.ema_decay), ("--mirror", args.mirror),
-                                          ("--precision", args.precision)) if value is not None]
+                                          ("--precision", args.precision), ("--size", args.size),
+                                          ("--crop", args.crop), ("--balance", args.balance),
+                                          ("--model", args.model), ("--architecture", args.architecture),
+                                          ("--seed", args.seed)) if value is not None]
         if given:
-            raise ValueError(f"--resume continues a run with its own settings; drop {', '.join(given)}.")
+            raise ValueError(f"--resume continues a run with its own settings (its config.json); drop "
+                             f"{', '.join(given)}, or start a new run with --out for other settings.")
         if not (Path(args.resume) / "config.json").exists():
             raise FileNotFoundError(f"{args.resume} is not a run folder (no config.json); "
                                     "check the path, or start a new run with --out.")
@@ -207,20 +220,36 @@ def _cmd_train(args) -> int:
         except ValueError:
             stored = {}  # runs.Run.resume reports the damaged file
         if isinstance(stored, dict):
+            if stored.get("distribute") != "multi-worker":  # (a multi-worker run's chief locks it in Run.resume)
+                files.lock_run_folder(args.resume)  # one writer, before anything in the folder is touched
             configure_devices(stored.get("distribute"), stored.get("replicas"))
         from gan_helpers import runs
 
+        if args.data is not None:  # the same faces, perhaps moved: anything else would be another run
+            from gan_helpers import data
+
+            recorded = stored.get("data_dir") if isinstance(stored, dict) else None
+            moved = data.find_data_dir(args.data)
+            if recorded and Path(recorded).exists() and Path(recorded).resolve() != moved.resolve():
+                raise ValueError(f"--resume trains on the run's own dataset, {recorded}; --data {args.data} is "
+                                 "another. Drop --data, or start a new run with --out to train on other faces.")
         run = runs.Run.resume(args.resume)
-        if args.data:
-            run.config["data_dir"] = args.data
+        if args.data is not None:
+            run.config["data_dir"] = str(data.find_data_dir(args.data))  # the run's faces, found where they are now
     else:
         config, out = _train_config(args)
         configure_devices(args.distribute, args.replicas)
         from gan_helpers import runs
 
         run = runs.Run(config, out)
+    if args.resume and args.epochs is not None and args.epochs <= run.epoch \
+            and not (run.run_dir / "generator.keras").exists():
+        # The budget is reached but the generator was never written (a full disk?): write it, train nothing.
+        path = run.save_generator()
+        print(f"The run already has {run.epoch} epoch(s); wrote its generator from the last checkpoint to {path}.")
+        return 0
     run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
-    if isinstance(run.interruption, Terminated):
+    if isinstance(run.interruption, files.Terminated):
         print("Terminated (SIGTERM); the run is saved.", file=sys.stderr)
         return 143
     last = run.history[-1] if run.history else {}
@@ -247,17 +276,34 @@ def _cmd_evaluate(args) -> int:
 
     from gan_helpers import data
 
+    from pathlib import Path
+
     _check_model_path(args.model)
-    data.find_data_dir(args.data)  # a wrong path is reported before TensorFlow loads
+    dataset, crop = args.data, args.crop
+    stored = Path(args.model) / "config.json"
+    if Path(args.model).is_dir() and stored.exists():  # a run folder: its own dataset and crop, unless given
+        try:
+            config = json.loads(stored.read_text())
+        except ValueError:
+            raise ValueError(f"The run settings {stored} are damaged; give --data and --crop.") from None
+        dataset = dataset if dataset is not None else config.get("data_dir")
+        crop = crop if crop is not None else config.get("crop")
+    crop = data.DEFAULT_CROP if crop is None else crop
+    source = data.find_data_dir(dataset)  # a wrong path is reported before TensorFlow loads
     from gan_helpers import metrics, sampling
 
     generator = sampling.load_generator(args.model)
     size = int(generator.output_shape[1])
-    train, holdout = data.train_and_holdout(args.data, size, crop=_crop_or_default(args), num_holdout=args.num,
-                                            progress=not args.quiet)
+    try:
+        data.check_image_size(size)
+    except ValueError:
+        raise ValueError(f"{args.model} draws {size}x{size} images; evaluate measures sizes that training "
+                         "uses, even numbers from 16 to 128.") from None
+    train, holdout = data.train_and_holdout(source, size, crop=crop, num_holdout=args.num, progress=not args.quiet)
     generated = sampling.generate(generator, len(holdout), seed=args.seed)
     result = metrics.evaluate(generated, train, holdout, seed=args.seed, progress=not args.quiet)
-    print(json.dumps({"model": str(args.model), **result, "units": metrics.UNITS}))
+    print(json.dumps({"model": str(args.model), "dataset": str(source), "crop": crop, **result,
+                      "units": metrics.UNITS}))
     return 0
 
 
@@ -266,6 +312,11 @@ def _cmd_demo(args) -> int:
 
     if args.model:
         _check_model_path(args.model)
+    suffix = args.out.rsplit(".", 1)[-1].lower() if "." in args.out.rsplit("/", 1)[-1] else ""
+    if not suffix:
+        args.out += ".png"
+    elif suffix not in ("png", "jpg", "jpeg"):
+        raise ValueError(f"--out {args.out}: write the grid as .png or .jpg (e.g. --out demo.png).")
     start = time.perf_counter()
     images = sampling.demo(args.model, num=args.num, seed=args.seed, out=args.out)
     print(f"Wrote {len(images)} faces ({images.shape[1]}x{images.shape[2]}, shown 2x) from "
@@ -303,21 +354,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="train a GAN on the faces, with checkpoints and resume")
     p.add_argument("--data", help=DATA_HELP)
-    p.add_argument("--size", type=_image_size, default=64, help=SIZE_HELP)
+    p.add_argument("--size", type=_image_size, default=None, help=SIZE_HELP)
     p.add_argument("--crop", type=_crop, default=None, help=CROP_HELP)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=_positive_minutes,
                         help="train for this many more minutes (one of --minutes and --epochs is required)")
     budget.add_argument("--epochs", type=_whole(1), help="train until the run has this many epochs in total")
-    p.add_argument("--balance", default="margin", choices=["margin", "success", "always"],
+    p.add_argument("--balance", default=None, choices=["margin", "success", "always"],
                    help="rule that skips the turn of the network that is too good (default: margin)")
-    p.add_argument("--model", default="gan", choices=["gan", "wgan", "wgan-gp"],
+    p.add_argument("--model", default=None, choices=["gan", "wgan", "wgan-gp"],
                    help="what to train: the balanced GAN, WGAN (clipping) or WGAN-GP (default: gan)")
     p.add_argument("--architecture", choices=["exercise", "dcgan"],
                    help="networks: the exercise's G and D (D as the critic of a WGAN), or the WGAN reference's "
                         "DCGAN_G and DCGAN_D (a GAN keeps the exercise's D); dcgan needs --size 16, 32, 64 or 128 "
                         "(default: exercise)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the weights, the noise and the shuffling (default 0)")
+    p.add_argument("--seed", type=_seed, default=None,
+                   help="seed of the weights, the noise and the shuffling (default 0)")
     p.add_argument("--ema-decay", type=_ema_decay, metavar="D",
                    help="also keep an averaged generator, a moving average of G's weights with decay D (e.g. "
                         "0.999, warmed up from 0.1); samples, metrics and generator.keras then use it; "
@@ -360,12 +412,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``timeout``, a scheduler, ``docker stop``), handled as Ctrl-C is: a run saves what it has."""
+def _on_sigterm(signum, frame):
+    """SIGTERM stops a command as Ctrl-C does; a training finishes its current step first."""
+    from gan_helpers import files
+
+    if files.defer_termination:
+        files.termination_requested = True
+    else:
+        raise files.Terminated()
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as the command line shows it: one ``warning:`` line (as ``prepare`` prints them)."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 def main(argv=None, quiet_tensorflow: bool | None = None) -> int:
@@ -379,16 +438,19 @@ def main(argv=None, quiet_tensorflow: bool | None = None) -> int:
     """
     import signal
 
+    from gan_helpers import files
+
     args = build_parser().parse_args(argv)
     if quiet_tensorflow if quiet_tensorflow is not None else argv is None:
         from gan_helpers._quiet import filter_stderr
 
         filter_stderr()
     if argv is None:
-        signal.signal(signal.SIGTERM, _raise_terminated)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        warnings.showwarning = _show_warning
     try:
         return args.run(args)
-    except Terminated:
+    except files.Terminated:
         print("Terminated (SIGTERM).", file=sys.stderr)
         return 143
     except KeyboardInterrupt:

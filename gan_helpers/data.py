@@ -124,6 +124,9 @@ def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     shared copy, ``../shared/datasets/lfw-deepfunneled`` beside the project.
     """
     if data_dir is not None:
+        if not str(data_dir).strip():  # Path("") is the current folder: never what an empty path meant
+            raise ValueError("The dataset path is empty (an unset variable in quotes, like --data \"$LFW\"?); "
+                             "give the folder or .tgz of the faces, or leave --data out to search the defaults.")
         return _check_exists(Path(data_dir), "the path you gave")
     if os.environ.get(ENV_VAR):
         return _check_exists(Path(os.environ[ENV_VAR]), f"the environment variable {ENV_VAR}")
@@ -190,6 +193,12 @@ def _list_folder(root: Path) -> list[ImageFile]:
             continue
         for entry in entries:
             if entry.name.startswith("."):
+                continue
+            try:
+                entry.path.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that are not UTF-8 in a name: the cache and its list cannot hold it
+                shown = os.fsencode(entry.path).decode("utf-8", "backslashreplace")
+                warnings.warn(f"Skipped {shown}: its name is not valid UTF-8; rename it to use it.", stacklevel=3)
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
@@ -321,6 +330,8 @@ def load_dataset(
     source = find_data_dir(data_dir)
     files = list_images(source)
     if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a whole number of at least 1 (or None: every file). Received: limit={limit!r}")
         files = files[:limit]
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = cache_key(source, files, image_size, crop)

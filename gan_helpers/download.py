@@ -113,15 +113,46 @@ def check_members(tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
 
 
 def safe_extract(archive: Path, dest: Path) -> None:
-    """Extract ``archive`` into ``dest`` after checking every member.
+    """Extract ``archive`` into ``dest`` after checking every member; all of it, or nothing.
 
     Nothing is written unless every member is safe. Python's own ``"data"``
-    extraction filter is applied as a second guard.
+    extraction filter is applied as a second guard. The archive is extracted
+    into a temporary folder inside ``dest`` whose top-level entries are moved
+    into ``dest`` only when the whole archive is out: an extraction stopped by
+    a full disk or an interruption leaves no half dataset that could later be
+    taken for a whole one (the temporary folder is removed, and one left by a
+    killed process is removed by the next call).
     """
+    import shutil
+
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive, "r:*") as tar:
-        check_members(tar, dest)
-        tar.extractall(dest, filter="data")
+    for stale in dest.glob(".extracting.*"):
+        pid = stale.name.rsplit(".", 1)[-1]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = dest / f".extracting.{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            check_members(tar, staging)
+            tar.extractall(staging, filter="data")
+        for entry in sorted(staging.iterdir()):
+            target = dest / entry.name
+            if target.is_dir() and not any(target.iterdir()):
+                target.rmdir()  # an empty folder of the same name is no dataset: replace it
+            os.replace(entry, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def extracted_folder(archive: Path, dest: Path, expected: Path) -> Path:
@@ -154,12 +185,20 @@ def download(dest: str | os.PathLike = "data", sources=LFW_SOURCES, extract: boo
             archive = fetch(source, dest, timeout=timeout, progress=progress)
             if not extract:
                 return archive
+        except (DownloadError, urllib.error.URLError, OSError, tarfile.TarError) as error:
+            errors.append(f"{source.url}: {error}")
+            continue
+        try:
             safe_extract(archive, dest)
             return extracted_folder(archive, dest, folder)
         except (UnsafeArchiveError, ArchiveLayoutError):
             raise
-        except (DownloadError, urllib.error.URLError, OSError, tarfile.TarError) as error:
-            errors.append(f"{source.url}: {error}")
+        except (OSError, tarfile.TarError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise DownloadError(f"{archive} is downloaded and verified, but extracting it into {dest} failed "
+                                f"({reason}); nothing was left half-extracted. Free some space and run the same "
+                                "command again (the archive is reused), or use the archive as it is: "
+                                f"python -m gan_helpers prepare --data {archive}") from None
     raise DownloadError(
         "Could not download LFW from any source:\n  " + "\n  ".join(errors)
         + f"\nDownload lfw-deepfunneled.tgz by hand, put it in {dest}/ and run "

@@ -15,7 +15,9 @@ before paying for that import.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 from pathlib import Path
 
 #: Marks the temporary files of atomic writes: ``.NAME.PID.partial`` (plus NAME's suffix).
@@ -46,9 +48,33 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # say which file could not be written
+            raise OSError(f"Could not write {path}: {error.strerror or error}.") from None
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def reserve(path: str | os.PathLike, shown=None) -> None:
+    """Allocate the disk blocks of ``path`` at its present size (a file about to be filled through
+    a memory map), so that a full disk is an ``OSError`` naming the file now, not a SIGBUS later.
+
+    ``shown``: the name to give in the message (the final name of a temporary file).
+    """
+    path = Path(path)
+    if not hasattr(os, "posix_fallocate"):  # pragma: no cover - macOS, Windows
+        return
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, size)
+        except OSError as error:
+            if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a filesystem that cannot reserve: write as usual
+                return
+            raise OSError(f"Cannot reserve {size:,} bytes for {shown or path} ({error.strerror}); free some "
+                          "space or write elsewhere.") from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -64,18 +90,107 @@ def is_temporary(path: Path) -> bool:
     return name.startswith(".") and (PARTIAL in name or name.endswith(".tmp"))
 
 
-def remove_stray_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Delete the leftovers of interrupted writes in ``folder`` (not recursive); return them."""
+#: The process id in a temporary file's name: ``.NAME.PID.partial[.ext]`` or ``.NAME.PID.tmp``.
+_PID = re.compile(r"\.(\d+)(?:\.partial|\.tmp)")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stray_temporaries(folder: str | os.PathLike, only_dead: bool = True) -> list[Path]:
+    """Delete the leftovers of interrupted writes in ``folder`` (not recursive); return them.
+
+    ``only_dead`` (the default) keeps the temporary files of processes that are still running (another
+    process may be writing them at this moment); a name without a process id counts as a leftover.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     removed = []
     for path in folder.iterdir():
-        if path.is_file() and is_temporary(path):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
+        if not (path.is_file() and is_temporary(path)):
+            continue
+        match = _PID.search(path.name)
+        if only_dead and match and int(match.group(1)) != os.getpid() and _process_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
     return removed
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a scheduler, ``docker stop``), handled as Ctrl-C is: a run saves what it has."""
+
+
+#: True while a training runs that stops by itself on SIGTERM (the command line's handler then asks it to
+#: stop after its current step, instead of raising in the middle of a TensorFlow call).
+defer_termination = False
+#: Set by the command line's SIGTERM handler while :data:`defer_termination` holds.
+termination_requested = False
+
+
+#: The lock file of a run folder (see :func:`lock_run_folder`).
+LOCK = ".lock"
+_held: dict[Path, list] = {}  # folder -> [open lock file, how many times this process took it]
+
+
+class FolderBusyError(RuntimeError):
+    """Another process is writing this run folder."""
+
+
+def lock_run_folder(folder: str | os.PathLike) -> Path:
+    """Make this process the one writer of a run folder, or raise :class:`FolderBusyError` naming the other.
+
+    An exclusive ``fcntl.flock`` on ``folder/.lock``, taken before anything in the folder is touched
+    (:meth:`gan_helpers.runs.Run.train` holds it while it trains; the command line for the whole
+    command). The operating system releases it when the process dies, SIGKILL included, so a crashed
+    run never leaves the folder locked. The same process may take it again (each take is released by
+    one :func:`unlock_run_folder`). Where ``fcntl`` does not exist (Windows), nothing is locked.
+    """
+    folder = Path(folder)
+    key = folder.resolve()
+    if key in _held:
+        _held[key][1] += 1
+        return folder
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise FolderBusyError(f"{folder} is being written by {owner}; wait for it to finish (or stop it), "
+                              "then try again. Two runs writing one folder would destroy each other's "
+                              "checkpoints.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}")
+    handle.flush()
+    _held[key] = [handle, 1]
+    return folder
+
+
+def unlock_run_folder(folder: str | os.PathLike) -> None:
+    """Give back one take of this process's lock on ``folder``; the last one releases it."""
+    key = Path(folder).resolve()
+    if key not in _held:
+        return
+    _held[key][1] -= 1
+    if _held[key][1] <= 0:
+        _held.pop(key)[0].close()
 
 
 def run_files_in(folder: str | os.PathLike) -> list[str]:

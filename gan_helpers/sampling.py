@@ -49,7 +49,33 @@ def load_generator(path: str | os.PathLike):
     if len(model.input_shape) != 2 or len(model.output_shape) != 4:
         raise ValueError(f"{path} is not a generator (input {model.input_shape}, output {model.output_shape}); "
                          "it should map noise vectors to images.")
+    _, height, width, channels = model.output_shape
+    if height != width or channels != 3:
+        raise ValueError(f"{path} draws {height}x{width} images with {channels} channel(s); the workbook's tools "
+                         "take square RGB images (3 channels).")
     return model
+
+
+def to_images(generator, z, batch_size: int = 256) -> np.ndarray:
+    """uint8 images from the noise ``z`` (inference mode); a generator that outputs NaN is refused.
+
+    Outputs outside the models' range [-1, 1] are clipped, with one warning.
+    """
+    import warnings
+
+    from gan_helpers.plots import as_uint8
+
+    values = np.asarray(generator.predict(z, batch_size=batch_size, verbose=0))
+    broken = ~np.isfinite(values).all(axis=tuple(range(1, values.ndim)))
+    if broken.any():
+        raise ValueError(f"The generator drew {int(broken.sum())} of {len(values)} images with NaN or infinite "
+                         "values: it is broken (a training that diverged?). Use an earlier snapshot, or resume the "
+                         "run from its last good checkpoint.")
+    low, high = float(values.min()), float(values.max())
+    if low < -1.001 or high > 1.001:
+        warnings.warn(f"The generator's outputs go from {low:.3g} to {high:.3g}, outside [-1, 1] (a tanh output "
+                      "stays inside); they are clipped.", stacklevel=2)
+    return as_uint8(values)
 
 
 #: The generator this repository ships (see pretrained/README.md).
@@ -98,10 +124,8 @@ def noise(generator, num: int, seed: int = 0) -> np.ndarray:
 
 
 def generate(generator, num: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
-    """uint8 images ``(num, S, S, 3)`` from ``num`` seeded noise vectors (inference mode)."""
-    from gan_helpers.plots import as_uint8
-
-    return as_uint8(generator.predict(noise(generator, num, seed), batch_size=batch_size, verbose=0))
+    """uint8 images ``(num, S, S, 3)`` from ``num`` seeded noise vectors (inference mode; :func:`to_images`)."""
+    return to_images(generator, noise(generator, num, seed), batch_size=batch_size)
 
 
 #: How many images the grid of :func:`sample_to_files` shows.
@@ -113,7 +137,9 @@ def sample_to_files(path, num: int, out, seed: int = 0, batch_size: int = 256, p
 
     The images are the same as ``generate(generator, num, seed)``: the noise
     is drawn batch by batch from one random stream. The ``.npy`` is written
-    atomically. Returns the grid's images (the first :data:`GRID_IMAGES`).
+    atomically, its whole size reserved first, so a full disk is one clear
+    error (not a crash halfway) and leaves nothing behind. Returns the grid's
+    images (the first :data:`GRID_IMAGES`).
     """
     from tqdm.auto import tqdm
 
@@ -123,13 +149,16 @@ def sample_to_files(path, num: int, out, seed: int = 0, batch_size: int = 256, p
     rng = np.random.default_rng(seed)
     size = int(generator.output_shape[1])
     out = Path(out)
-    with files.atomic_path(out.with_name(out.name + ".npy")) as tmp:
+    target = out.with_name(out.name + ".npy")
+    files.remove_stray_temporaries(target.parent)  # leftovers of earlier runs that were killed
+    with files.atomic_path(target) as tmp:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(num, size, size, 3))
+        files.reserve(tmp, target)
         with tqdm(total=num, unit="img", desc="sampling", disable=not progress, mininterval=0.5) as bar:
             for start in range(0, num, batch_size):
                 count = min(batch_size, num - start)
                 z = rng.normal(size=(count, latent_dim(generator))).astype(np.float32)
-                array[start:start + count] = plots.as_uint8(generator.predict(z, batch_size=count, verbose=0))
+                array[start:start + count] = to_images(generator, z, batch_size=count)
                 bar.update(count)
         array.flush()
         grid = np.array(array[:GRID_IMAGES])

@@ -130,3 +130,38 @@ def test_an_archive_with_several_top_folders_and_a_wrong_name_is_a_clear_error(s
             tar.add(tmp_path / top, arcname=top)
     with pytest.raises(download.DownloadError, match="did not extract to .*holds a, b.*--folder"):
         download.download(tmp_path / "data", [source(server, two, folder="faces")], progress=False)
+
+
+def test_an_extraction_stopped_by_a_full_disk_leaves_no_half_dataset(server, tmp_path, monkeypatch):
+    import errno
+
+    archive = build_archive(tmp_path)
+    dest = tmp_path / "data"
+    real_extract = tarfile.TarFile.extract
+
+    def extract_then_fill_the_disk(self, member, path="", **kwargs):
+        if member.name.endswith(".jpg") and list(tmp_path.rglob(".extracting.*/**/*.jpg")):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_extract(self, member, path, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "extract", extract_then_fill_the_disk)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", lambda self, path, filter=None: [
+        self.extract(m, path, filter=filter) for m in self.getmembers()])
+    with pytest.raises(download.DownloadError, match="downloaded and verified, but extracting it .* failed "
+                                                     r"\(No space left on device\); nothing was left"):
+        download.download(dest, [source(server, archive)], progress=False)
+    assert not (dest / "faces").exists() and not list(dest.glob(".extracting.*"))
+    assert (dest / archive.name).exists()  # the verified archive is kept and reused
+    monkeypatch.undo()
+    folder = download.download(dest, [source(server, archive)], progress=False)
+    assert len(list(folder.rglob("*.jpg"))) == 4
+
+
+def test_a_killed_extraction_is_cleaned_up_by_the_next(server, tmp_path):
+    archive = build_archive(tmp_path)
+    dest = tmp_path / "data"
+    stale = dest / ".extracting.999999999" / "faces"
+    stale.mkdir(parents=True)
+    (stale / "half.jpg").write_bytes(b"x")
+    folder = download.download(dest, [source(server, archive)], progress=False)
+    assert len(list(folder.rglob("*.jpg"))) == 4 and not list(dest.glob(".extracting.*"))

@@ -411,6 +411,18 @@ def test_evaluate_states_its_units(faces_dir, tmp_path, cli_env):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["units"]["swd"].startswith("x1e3") and "measuring" in result.stderr
+    assert (report["dataset"], report["crop"]) == (str(faces_dir), 0)
+    # A run folder: evaluated on its own dataset and crop, with no --data and no LFW_DIR.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    g.save(run_dir / "generator.keras")
+    (run_dir / "config.json").write_text(json.dumps({"data_dir": str(faces_dir), "crop": 0.1}))
+    environment = {key: value for key, value in os.environ.items() if key != "LFW_DIR"}
+    result = subprocess.run([sys.executable, "-m", "gan_helpers", "evaluate", "--model", str(run_dir), "--num", "8"],
+                            capture_output=True, text=True, timeout=300, env={**environment, **cli_env}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["dataset"], report["crop"]) == (str(faces_dir), 0.1)
 
 
 def test_open_refuses_a_folder_whose_run_has_other_settings(drawn, tmp_path):
@@ -431,3 +443,251 @@ def test_the_collapse_warning_is_a_warning_tests_can_expect(drawn):
         warnings.simplefilter("error")
         run.real_spread = 1e-9
         run.train(epochs=2, verbose=0)
+
+
+# -- one writer per run folder ---------------------------------------------------
+
+def test_a_run_folder_has_one_writer_and_a_dead_writer_leaves_it_free(tmp_path):
+    folder = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom gan_helpers import files\n"
+                               "files.lock_run_folder(sys.argv[1]); print('locked', flush=True); time.sleep(60)",
+                               str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(files.FolderBusyError, match=f"is being written by process {holder.pid}"):
+            files.lock_run_folder(folder)
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs, the operating system releases the lock
+        holder.wait()
+    assert files.lock_run_folder(folder) == folder
+    assert files.lock_run_folder(folder) == folder  # this process again: allowed (a notebook cell run twice)
+    files.unlock_run_folder(folder)
+
+
+def test_stray_temporaries_of_running_processes_are_kept(tmp_path):
+    alive = tmp_path / f".faces.{os.getppid()}.partial.npy"
+    dead = tmp_path / ".faces.999999999.partial.npy"
+    old_style = tmp_path / ".history.csv.tmp"
+    for path in (alive, dead, old_style):
+        path.write_bytes(b"x")
+    assert sorted(files.remove_stray_temporaries(tmp_path)) == sorted([dead, old_style])
+    assert alive.exists()
+    assert files.remove_stray_temporaries(tmp_path, only_dead=False) == [alive]
+
+
+@pytest.mark.slow
+def test_a_second_resume_beside_a_running_training_is_refused_and_loses_nothing(tmp_path, cli_env):
+    from gan_helpers.synthetic import make_face_folder
+
+    folder = make_face_folder(tmp_path / "many", people=20, per_person=20, size=40)
+    out = tmp_path / "run"
+    slow = json.dumps({**json.loads(SMALL_JSON), "batch_size": 4})
+
+    def start(*args):
+        return subprocess.Popen([sys.executable, "-m", "gan_helpers", "train", *args, "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **cli_env})
+
+    def wait_for_lock(process):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if (out / files.LOCK).exists() and str(process.pid) in (out / files.LOCK).read_text():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the training never took the lock: {process.communicate()}")
+
+    first = start("--data", str(folder), "--size", "32", "--crop", "0", "--out", str(out), "--config", slow,
+                  "--epochs", "2")
+    wait_for_lock(first)
+    for budget in ("1", "5"):  # one that the budget check would refuse, one that would train
+        one_line_error(run_cli("train", "--resume", str(out), "--epochs", budget, **cli_env),
+                       f"is being written by process {first.pid}")
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert (out / runs.CHECKPOINT).exists() and (out / runs.PREVIOUS_CHECKPOINT).exists()
+    assert (out / "generator.keras").exists() and not list(out.glob(".*partial*"))
+    # Two resumes at once: the first trains on, the second is refused; both checkpoints stay.
+    second = start("--resume", str(out), "--epochs", "3")
+    wait_for_lock(second)
+    one_line_error(run_cli("train", "--resume", str(out), "--epochs", "4", **cli_env),
+                   f"is being written by process {second.pid}")
+    _, stderr = second.communicate(timeout=300)
+    assert second.returncode == 0, stderr
+    with np.load(out / runs.CHECKPOINT) as now, np.load(out / runs.PREVIOUS_CHECKPOINT) as before:
+        assert json.loads(now["__progress__"].tobytes())["epoch"] == 3
+        assert json.loads(before["__progress__"].tobytes())["epoch"] == 2
+
+
+# -- settings checked before anything is written --------------------------------
+
+@pytest.mark.parametrize("setting, value", [
+    ("batch_size", "16"), ("batch_size", 16.5), ("batch_size", -1), ("batch_size", 100000), ("holdout", "0.2"),
+    ("latent_dim", "100"), ("generator", {"bogus": 1}), ("generator", []), ("discriminator", {"widths": "wide"}),
+    ("num_fixed", 0), ("seed", -2), ("d_learning_rate", 0), ("g_learning_rate", -1e-3), ("margin", "0.3"),
+])
+def test_a_wrong_setting_is_named_before_anything_is_built_or_written(drawn, tmp_path, setting, value):
+    with pytest.raises(ValueError, match=setting):
+        runs.Run({**SMALL, setting: value}, tmp_path / "r", images=drawn[:64]).train(epochs=1, verbose=0)
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").iterdir())
+
+
+def test_a_batch_larger_than_the_faces_is_refused_before_the_folder_is_written(drawn, tmp_path):
+    run = runs.Run({**SMALL, "batch_size": 200}, tmp_path / "r", images=drawn[:64])
+    with pytest.raises(ValueError, match="batch_size 200 is more than the 64 training faces"):
+        run.train(epochs=1, verbose=0)
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_explicit_flags_win_over_config_and_resume_refuses_flags_that_change_the_run(faces_dir, tmp_path, cli_env):
+    out = tmp_path / "r"
+    result = run_cli("train", "--data", faces_dir, "--crop", "0", "--out", out, "--epochs", "1", "--quiet",
+                     "--seed", "3", "--size", "32",
+                     "--config", json.dumps({**json.loads(SMALL_JSON), "seed": 5, "image_size": 64}), **cli_env)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert (config["seed"], config["image_size"]) == (3, 32)
+    assert "warning: Possible mode collapse" in result.stderr and "UserWarning" not in result.stderr
+    for flags in (("--size", "64"), ("--seed", "1"), ("--model", "wgan"), ("--balance", "always"),
+                  ("--crop", "0.1"), ("--architecture", "dcgan")):
+        one_line_error(run_cli("train", "--resume", out, "--epochs", "2", *flags, **cli_env), flags[0], "drop")
+    from gan_helpers.synthetic import make_face_folder
+
+    other = make_face_folder(tmp_path / "other", people=4, per_person=4, size=40)
+    one_line_error(run_cli("train", "--resume", out, "--epochs", "2", "--data", other, **cli_env),
+                   "the run's own dataset")
+    assert json.loads((out / "config.json").read_text())["data_dir"] == str(faces_dir)
+
+
+def test_an_empty_data_path_is_refused_not_taken_for_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="dataset path is empty"):
+        data.load_faces("", 32)
+    one_line_error(run_cli("prepare", "--data", ""), "dataset path is empty")
+    one_line_error(run_cli("train", "--data", "", "--epochs", "1", "--out", tmp_path / "r"), "dataset path is empty")
+
+
+def test_a_run_folder_inside_the_dataset_is_refused(faces_dir, tmp_path):
+    one_line_error(run_cli("train", "--data", faces_dir, "--epochs", "1", "--out", faces_dir / "run"),
+                   "is inside the dataset")
+    assert not (faces_dir / "run").exists()
+
+
+@pytest.mark.parametrize("arguments", [{"limit": -1}, {"limit": 0}, {"limit": True}, {"limit": 2.5}])
+def test_the_library_checks_its_own_arguments(faces_dir, tmp_path, arguments):
+    with pytest.raises(ValueError, match="limit must be a whole number"):
+        data.load_faces(faces_dir, 32, cache_dir=tmp_path, progress=False, **arguments)
+
+
+def test_a_budget_of_true_minutes_is_refused(drawn):
+    with pytest.raises(ValueError, match="--minutes must be a positive number"):
+        runs.Run(SMALL, None, images=drawn[:64]).train(minutes=True, verbose=0)
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_its_name(faces_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "faces"
+    shutil.copytree(faces_dir, folder)
+    person = next(p for p in folder.iterdir() if p.is_dir())
+    first = next(person.iterdir())
+    bad = os.fsdecode(bytes(person) + b"/caf\xe9.jpg")
+    shutil.copy(first, bad)
+    with pytest.warns(UserWarning, match=r"caf\\xe9\.jpg: its name is not valid UTF-8"):
+        faces = data.load_dataset(folder, 32, crop=0, cache_dir=tmp_path / "cache", progress=False)
+    assert len(faces) == sum(1 for _ in faces_dir.rglob("*.jpg"))
+
+
+# -- generators that are broken or of the wrong shape ------------------------------
+
+def _constant_generator(value, shape=(32, 32, 3)):
+    noise = keras.Input((4,))
+    x = keras.layers.Dense(int(np.prod(shape)), kernel_initializer="zeros",
+                           bias_initializer=keras.initializers.Constant(value))(noise)
+    return keras.Model(noise, keras.layers.Reshape(shape)(x))
+
+
+def test_a_generator_that_draws_nan_is_refused_and_one_out_of_range_is_warned():
+    with pytest.raises(ValueError, match="drew 5 of 5 images with NaN"):
+        sampling.generate(_constant_generator(float("nan")), 5)
+    with pytest.warns(UserWarning, match=r"from 3 to 3, outside \[-1, 1\]") as caught:
+        images = sampling.generate(_constant_generator(3.0), 300, batch_size=64)
+    assert len(caught) == 1 and (images == 255).all()
+
+
+@pytest.mark.slow
+def test_sample_from_a_nan_generator_is_one_line_and_writes_nothing(tmp_path):
+    _constant_generator(float("nan")).save(tmp_path / "nan.keras")
+    one_line_error(run_cli("sample", "--model", tmp_path / "nan.keras", "--num", "4", "--out", tmp_path / "s",
+                           "--quiet"), "NaN")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.keras"]
+
+
+@pytest.mark.parametrize("shape", [(32, 16, 3), (32, 32, 1)])
+def test_a_generator_of_another_shape_is_one_line(tmp_path, shape):
+    _constant_generator(0.0, shape).save(tmp_path / "g.keras")
+    with pytest.raises(ValueError, match="take square RGB images"):
+        sampling.load_generator(tmp_path / "g.keras")
+
+
+def test_sampling_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    _constant_generator(0.0).save(tmp_path / "g.keras")
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(OSError, match=r"Cannot reserve 30,848 bytes for .*out\.npy \(No space left on device\)"):
+        sampling.sample_to_files(tmp_path / "g.keras", 10, tmp_path / "out", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.keras"]
+
+
+@pytest.mark.slow
+def test_sampling_onto_a_real_full_filesystem(tmp_path):
+    """A 1 MB tmpfs (root only): the reservation fails with one line, where a memory map would crash."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("making a small filesystem needs root and mount")
+    try:
+        _constant_generator(0.0).save(tmp_path / "g.keras")
+        result = run_cli("sample", "--model", tmp_path / "g.keras", "--num", "400", "--out", small / "faces")
+        one_line_error(result, "Cannot reserve", "faces.npy", "No space left on device")
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
+
+
+def test_a_full_disk_at_a_checkpoint_names_the_file_and_how_to_go_on(drawn, tmp_path, monkeypatch):
+    import errno
+
+    run = runs.Run(SMALL, tmp_path / "r", images=drawn[:64])
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full)
+    with expect_collapse(), pytest.raises(OSError) as caught:
+        run.train(epochs=2, verbose=0)
+    message = str(caught.value)
+    assert f"Could not write {tmp_path / 'r' / runs.CHECKPOINT}: No space left on device." in message
+    assert "keeps its last complete checkpoint" in message and "--resume" in message and "--epochs 2" in message
+    assert not list((tmp_path / "r").glob(".*partial*"))
+
+
+@pytest.mark.slow
+def test_a_run_at_its_budget_without_a_generator_writes_it_without_training(drawn, tmp_path, cli_env):
+    run = runs.Run(SMALL, tmp_path / "r", images=drawn[:64])
+    with expect_collapse():
+        run.train(epochs=1, verbose=0)
+    (tmp_path / "r" / "generator.keras").unlink()  # as after a full disk
+    (tmp_path / "r" / "config.json").write_text(json.dumps({**json.loads((tmp_path / "r" / "config.json").read_text()),
+                                                            "data_dir": str(tmp_path)}))
+    steps = runs.read_csv(tmp_path / "r" / "steps.csv")
+    result = run_cli("train", "--resume", tmp_path / "r", "--epochs", "1", **cli_env)
+    assert result.returncode == 0 and "wrote its generator from the last checkpoint" in result.stdout, result.stderr
+    assert (tmp_path / "r" / "generator.keras").exists() and runs.read_csv(tmp_path / "r" / "steps.csv") == steps
+    one_line_error(run_cli("train", "--resume", tmp_path / "r", "--epochs", "1", **cli_env), "give more than 1")
