@@ -496,6 +496,7 @@ def _write_cache(stem: Path, images: np.ndarray, meta: dict) -> None:
     written = []
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
+        files.remove_stray_temporaries(stem.parent)  # left by a cache write that was killed (not running ones)
         for path, write in ((_cache_file(stem, ".npy"), lambda f: np.save(f, images, allow_pickle=False)),
                             (_cache_file(stem, ".json"), lambda f: f.write(json.dumps(meta).encode()))):
             _write_atomically(path, write)

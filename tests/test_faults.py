@@ -691,3 +691,27 @@ def test_a_run_at_its_budget_without_a_generator_writes_it_without_training(draw
     assert result.returncode == 0 and "wrote its generator from the last checkpoint" in result.stdout, result.stderr
     assert (tmp_path / "r" / "generator.keras").exists() and runs.read_csv(tmp_path / "r" / "steps.csv") == steps
     one_line_error(run_cli("train", "--resume", tmp_path / "r", "--epochs", "1", **cli_env), "give more than 1")
+
+
+def test_a_killed_cache_write_is_cleaned_up_by_the_next(faces_dir, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    stale = cache / ".faces_32px.999999999.partial.npy"  # a process id that is not running
+    stale.write_bytes(b"half an array")
+    data.load_dataset(faces_dir, 32, crop=0, cache_dir=cache, progress=False)
+    assert not stale.exists() and list(cache.glob("faces_*.npy"))
+
+
+@pytest.mark.parametrize("out, written", [("grid", "grid.png"), ("grid.jpg", "grid.jpg")])
+def test_demo_out_without_an_extension_gets_png(tmp_path, out, written):
+    from gan_helpers import cli
+
+    assert cli.main(["demo", "--num", "4", "--out", str(tmp_path / out)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == [written]
+
+
+def test_demo_out_with_another_extension_is_one_line(tmp_path, capsys):
+    from gan_helpers import cli
+
+    assert cli.main(["demo", "--num", "4", "--out", str(tmp_path / "grid.txt")]) == 2
+    assert "write the grid as .png or .jpg" in capsys.readouterr().err and not list(tmp_path.iterdir())
