@@ -1,0 +1,183 @@
+"""The Keras callbacks of a run: its budget, snapshots, the progress bar, the NaN guard and the monitor."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from gan_helpers._quiet import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+from gan_helpers import plots  # noqa: E402
+from gan_helpers.runs import checkpoints  # noqa: E402
+
+
+class StopAtBudget(keras.callbacks.Callback):
+    """Stop at a deadline (``time.monotonic()``), or when the run has made ``generator_iterations`` or ``steps``.
+
+    Checked after every step. Generator iterations are the steps that updated
+    G (every step of an "always" GAN; one in n_critic + 1 of a WGAN), counted
+    over the whole run, earlier sessions included; so are ``steps``.
+    """
+
+    def __init__(self, deadline: float, run=None, generator_iterations: int | None = None,
+                 steps: int | None = None):
+        super().__init__()
+        self.deadline = deadline
+        self.run, self.target, self.steps = run, generator_iterations, steps
+        self.hit = False
+        self._counted, self._iterations = 0, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.target is not None:
+            new = self.run.steps[self._counted:]
+            self._iterations += sum(s.get("g_updated", 1.0) >= 0.5 for s in new)
+            self._counted += len(new)
+        if (time.monotonic() >= self.deadline or (self.target is not None and self._iterations >= self.target)
+                or (self.steps is not None and len(self.run.steps) >= self.steps)):
+            self.hit = True
+            self.model.stop_training = True
+
+
+class Snapshots(keras.callbacks.Callback):
+    """Save the generator when the run's training time passes each of ``minutes``, and at each of ``steps``.
+
+    Saved as ``snapshots/generator_{M}min.keras`` and ``snapshots/generator_{N}steps.keras``.
+    """
+
+    def __init__(self, run, minutes=(), steps=()):
+        super().__init__()
+        self.run = run
+        self.pending = sorted(m for m in minutes if 60 * m > run.seconds)
+        self.pending_steps = sorted(n for n in steps if n > len(run.steps))
+        self.epoch_started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = self.run.seconds + time.monotonic() - self.epoch_started
+        names = []
+        while self.pending and elapsed >= 60 * self.pending[0]:
+            names.append(f"generator_{self.pending.pop(0):g}min.keras")
+        while self.pending_steps and len(self.run.steps) >= self.pending_steps[0]:
+            names.append(f"generator_{self.pending_steps.pop(0)}steps.keras")
+        for name in names if self.run.writes else ():
+            folder = self.run.run_dir / "snapshots"
+            folder.mkdir(exist_ok=True)
+            checkpoints.save_model(self.run.generator(), folder / name)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A progress bar that counts what will really run.
+
+    With an epoch budget it counts steps (``epochs`` total, so the epochs
+    already done are not counted again); with a time budget it counts
+    seconds of the budget, since the number of steps that fit is not known
+    in advance. Either way the step, the epoch and the latest success rates
+    (or the Wasserstein estimate) are shown beside it.
+    """
+
+    def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0, generator_iterations=None,
+                 steps=None):
+        super().__init__()
+        from tqdm.auto import tqdm
+
+        self.run = run
+        self.by_time = minutes is not None
+        self.by_iterations = not self.by_time and generator_iterations is not None and epochs is None
+        self.started = time.monotonic()
+        if self.by_time:
+            total = round(60 * minutes)
+            self.bar = tqdm(total=total, desc="training", unit="s", mininterval=0.5,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s of the budget "
+                                       "[{elapsed}<{remaining}{postfix}]")
+        elif self.by_iterations:
+            self.bar = tqdm(total=max(0, generator_iterations - run.generator_iterations), desc="training",
+                            unit="G it.", mininterval=0.5)
+        else:
+            total = max(0, (epochs - run.epoch) * steps_per_epoch) if epochs is not None else math.inf
+            if steps is not None:  # a step budget, alone or with an epoch budget: whichever comes first
+                total = min(total, max(0, steps - len(run.steps)))
+            self.bar = tqdm(total=total, desc="training", unit="step", mininterval=0.5)
+
+    def on_train_batch_end(self, batch, logs=None):
+        last = self.run.steps[-1] if self.run.steps else {}
+        if self.by_time:
+            self.bar.n = min(self.bar.total, time.monotonic() - self.started)
+        elif self.by_iterations:
+            self.bar.n = min(self.bar.total, self.bar.n + int(last.get("g_updated", 1.0) >= 0.5))
+        else:
+            self.bar.n = min(self.bar.total, self.bar.n + 1)
+        shown = {k: last[k] for k in ("d_real_success", "d_fake_success", "g_success", "wasserstein") if k in last}
+        self.bar.set_postfix({"epoch": self.run.epoch + 1, "step": len(self.run.steps),
+                              **{k: f"{v:.2f}" for k, v in shown.items()}}, refresh=False)
+        self.bar.update(0)
+
+    def close(self):
+        self.bar.close()
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first non-finite loss and remember the step."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        values = [float(v) for v in (logs or {}).values()]
+        if any(not math.isfinite(v) for v in values):
+            self.bad_step = batch
+            self.model.stop_training = True
+
+
+class StopWhenTerminated(keras.callbacks.Callback):
+    """Stop after the current step once the command line's SIGTERM handler asked for it (files.py)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        from gan_helpers import files
+
+        if files.termination_requested:
+            self.model.stop_training = True
+
+
+class Monitor(keras.callbacks.Callback):
+    """Records every step, and after every epoch draws the curves and the fixed-batch grid.
+
+    In a notebook the figure is redrawn in place (``live=True``); it is
+    always saved as ``monitor.png`` and the grid as ``samples/epoch_NNN.png``
+    when a run folder is given.
+    """
+
+    def __init__(self, run, live: bool = False, every_steps: int = 0):
+        super().__init__()
+        self.run = run
+        self.live = live
+        self.every_steps = every_steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        gan = self.model
+        row = {name: float(var.numpy()) for name, var in gan.last_step.items()}
+        row["step"] = len(self.run.steps) + 1
+        self.run.steps.append(row)
+        if self.live and self.every_steps and row["step"] % self.every_steps == 0:
+            self.draw(samples=None)
+
+    def draw(self, samples):
+        import matplotlib.pyplot as plt
+
+        fig = plots.training_monitor(self.run.steps, samples if samples is not None else self.run.last_samples,
+                                     title=self.run.title())
+        if self.run.writes:
+            fig.savefig(self.run.run_dir / "monitor.png", dpi=80)
+        if self.live:
+            from IPython.display import clear_output, display
+
+            clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+
