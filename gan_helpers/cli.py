@@ -376,9 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "0 trains without one (default: 0.999 for --model gan, 0 for the WGANs)")
     p.add_argument("--mirror", action="store_true", default=None,
                    help="flip half of the training faces left-right each epoch (default: no flips)")
-    p.add_argument("--precision", choices=["float32", "bfloat16"],
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
                    help="compute in float32, or in bfloat16 with float32 weights, optimizer state and losses "
-                        "(mixed precision; faster only where the hardware has bfloat16 units) (default: float32)")
+                        "(mixed precision; faster only where the hardware has bfloat16 units); auto, the default: "
+                        "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units), "
+                        "float32 elsewhere")
     p.add_argument("--distribute", choices=["mirrored", "multi-worker"],
                    help="train on several devices: mirrored (every visible GPU, or on a machine without GPUs "
                         "the CPU split into --replicas logical devices) or multi-worker (the cluster in "

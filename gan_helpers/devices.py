@@ -107,3 +107,34 @@ def replica_noise(batch, latent_dim, seed):
     replica = tf.cast(context.replica_id_in_sync_group, tf.int32)
     noise = keras.random.normal((batch * context.num_replicas_in_sync, latent_dim), seed=seed)
     return noise[replica * batch:(replica + 1) * batch]
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_precision() -> tuple[str, str]:
+    """The precision a run computes in when its setting is ``"auto"``, and why: ``(precision, reason)``.
+
+    bfloat16 where the hardware computes it (a GPU of compute capability 8.0 or more, or a CPU that
+    reports AVX512_BF16 or AMX-BF16); float32 elsewhere, since on other CPUs bfloat16 is emulated and
+    8-12x slower (BENCHMARKS.md).
+    """
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
+        if tuple(capability) >= (8, 0):
+            return "bfloat16", f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
+    flags = _cpu_flags() & {"avx512_bf16", "amx_bf16"}
+    if flags:
+        return "bfloat16", f"auto: the CPU reports {' and '.join(sorted(f.upper() for f in flags))}"
+    return "float32", "auto: the CPU reports no bfloat16 units (AVX512_BF16, AMX-BF16), and no such GPU"

@@ -63,7 +63,12 @@ class Unpooling2D(keras.layers.Layer):
         rows, cols = self.size
         return (batch, None if height is None else height * rows, None if width is None else width * cols, channels)
 
+    #: Set by :func:`fuse_unpooling`: the next FullConv2D unpools as it convolves, so this passes through.
+    fused = False
+
     def call(self, inputs):
+        if self.fused:
+            return inputs
         rows, cols = self.size
         if self.mode == "nearest":
             return ops.repeat(ops.repeat(inputs, rows, axis=1), cols, axis=2)
@@ -136,10 +141,17 @@ class FullConv2D(keras.layers.Layer):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         return (batch, self._output_length(height, kh, sh), self._output_length(width, kw, sw), self.filters)
 
+    #: Set by :func:`fuse_unpooling`: the unpooling mode (``"zeros"``, ``"nearest"``) of the Unpooling2D by 2
+    #: before this layer, which this layer then computes too, as one stride-2 transposed convolution.
+    fused_unpooling = None
+
     def call(self, inputs):
         kh, kw = self.kernel_size
-        padded = ops.pad(inputs, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
-        outputs = ops.conv(padded, self.kernel, strides=self.strides, padding="valid")
+        if self.fused_unpooling is not None:
+            outputs = unpool_and_convolve(inputs, self.kernel, self.fused_unpooling)
+        else:
+            padded = ops.pad(inputs, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
+            outputs = ops.conv(padded, self.kernel, strides=self.strides, padding="valid")
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs)
@@ -170,3 +182,80 @@ def transposed_kernel(kernel):
     spatial axes and its channel axes swapped.
     """
     return ops.transpose(ops.flip(ops.flip(kernel, 0), 1), (0, 1, 3, 2))
+
+
+def _unpool_matrix(k: int, mode: str):
+    """Per axis, how the ``k`` taps of a full convolution after unpooling by 2 add up to the ``k + 1`` (nearest)
+    or ``k`` (zeros) taps of the equal stride-2 transposed convolution: ``K[t] = sum_j A[t, j] w[j]``.
+
+    With ``u[2i] = u[2i + 1] = x[i]`` (nearest), ``y[n] = sum_j w[j] u[n + j - k + 1]`` receives ``x[i]``
+    through ``w[k - 1 - t]`` and ``w[k - t]``, ``t = n - 2i``; with zeros (``u[2i + 1] = 0``) through
+    ``w[k - 1 - t]`` alone.
+    """
+    import numpy as np
+
+    taps = k + 1 if mode == "nearest" else k
+    matrix = np.zeros((taps, k), np.float32)
+    for t in range(taps):
+        for j in ((k - 1 - t, k - t) if mode == "nearest" else (k - 1 - t,)):
+            if 0 <= j < k:
+                matrix[t, j] = 1.0
+    return matrix
+
+
+def unpool_and_convolve(inputs, kernel, mode: str = "nearest"):
+    """Unpooling by 2 (``mode``) then a full convolution with ``kernel``, computed as one transposed convolution.
+
+    Equal to ``FullConv2D`` (without bias) applied to ``Unpooling2D(2, mode)(inputs)``, with about a quarter
+    of the multiply-adds for a 3x3 kernel in nearest mode: the zeros or repeated values the unpooling
+    inserts are never multiplied. The kernel of the transposed convolution is computed from ``kernel``
+    (``(kh, kw, in, out)``) in every call, so ``kernel`` stays the variable that trains and is saved.
+    """
+    import tensorflow as tf
+
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    kernel = ops.cast(kernel, inputs.dtype)
+    rows = ops.convert_to_tensor(_unpool_matrix(kh, mode), dtype=inputs.dtype)
+    cols = ops.convert_to_tensor(_unpool_matrix(kw, mode), dtype=inputs.dtype)
+    # K[t, u, in, out] = sum_ij rows[t, i] cols[u, j] w[i, j, in, out]; conv2d_transpose wants (t, u, out, in).
+    fused = ops.einsum("ti,uj,ijab->tuba", rows, cols, kernel)
+    shape = ops.shape(inputs)
+    output_shape = ops.stack([shape[0], 2 * shape[1] + kh - 1, 2 * shape[2] + kw - 1, int(kernel.shape[-1])])
+    return tf.nn.conv2d_transpose(inputs, fused, output_shape, strides=2, padding="VALID")
+
+
+def fuse_unpooling(model, enable: bool = True) -> int:
+    """Compute each ``Unpooling2D(2)`` directly followed by a ``FullConv2D`` (stride 1) as one transposed convolution.
+
+    The model keeps its layers, variables and saved form (the exercise's architecture): the unpooling layer
+    passes its input through, and the convolution computes both (:func:`unpool_and_convolve`). Nothing
+    changes but the speed and the float rounding. ``enable=False`` undoes it. Returns how many pairs are
+    fused. Set it before the model is traced (before training starts).
+    """
+    count = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            count += fuse_unpooling(layer, enable)
+    chain = model.layers
+    for before, after in zip(chain, chain[1:]):
+        if not (isinstance(before, Unpooling2D) and isinstance(after, FullConv2D)):
+            continue
+        if before.size != (2, 2) or after.strides != (1, 1) or _consumers(model, before) != [after]:
+            continue
+        before.fused = enable
+        after.fused_unpooling = before.mode if enable else None
+        count += 1
+    return count
+
+
+def _consumers(model, layer):
+    """The layers of ``model`` that take ``layer``'s output as input."""
+    found = []
+    for other in model.layers:
+        try:
+            inputs = other.input
+        except (AttributeError, ValueError):
+            continue
+        if any(tensor is layer.output for tensor in (inputs if isinstance(inputs, (list, tuple)) else [inputs])):
+            found.append(other)
+    return found

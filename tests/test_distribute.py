@@ -193,6 +193,7 @@ WORKER = textwrap.dedent('''
     from gan_helpers import runs
 
     config = {"image_size": 32, "latent_dim": 8, "batch_size": 8, "seed": 2, "num_fixed": 8, "holdout": 0.0,
+              "precision": "float32",  # exact equality with one process is a float32 promise
               "generator": {"widths": [8, 8], "batch_norm": False, "dropout": 0.0},
               "discriminator": {"widths": [4, 8, 8], "dense_units": [8], "conv_dropout": 0, "dense_dropout": 0}}
     if mode == "worker":

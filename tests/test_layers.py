@@ -123,3 +123,59 @@ def test_model_with_both_layers_saves_and_reloads(tmp_path):
 def test_bad_arguments_raise_value_error(make, message):
     with pytest.raises(ValueError, match=f"{message}.*Received"):
         make()
+
+
+# -- the exercise's block computed as one transposed convolution ---------------------
+
+@pytest.mark.parametrize("mode", ["nearest", "zeros"])
+@pytest.mark.parametrize("height, width, kernel_size", [(4, 4, 3), (5, 7, 3), (6, 5, 5)])
+def test_unpool_and_convolve_equals_the_two_layers_forward_and_backward(mode, height, width, kernel_size):
+    import tensorflow as tf
+
+    from gan_helpers.layers import unpool_and_convolve
+
+    x = tf.constant(RNG.normal(size=(2, height, width, 3)).astype(np.float32))
+    kernel = tf.Variable(RNG.normal(size=(kernel_size, kernel_size, 3, 4)).astype(np.float32))
+    unpool, conv = Unpooling2D(2, mode=mode), FullConv2D(4, kernel_size, use_bias=False)
+    conv.build((None, None, None, 3))
+    conv.kernel.assign(kernel)
+    upstream = tf.constant(RNG.normal(size=(2, 2 * height + kernel_size - 1, 2 * width + kernel_size - 1, 4))
+                           .astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        written = conv(unpool(x))
+        fused = unpool_and_convolve(x, kernel, mode)
+        written_loss, fused_loss = tf.reduce_sum(written * upstream), tf.reduce_sum(fused * upstream)
+    assert fused.shape == written.shape
+    np.testing.assert_allclose(fused.numpy(), written.numpy(), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(fused_loss, kernel).numpy(),
+                               tape.gradient(written_loss, conv.kernel).numpy(), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(fused_loss, x).numpy(), tape.gradient(written_loss, x).numpy(),
+                               atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("unpooling", ["nearest", "zeros"])
+def test_a_fused_generator_is_the_same_generator(tmp_path, unpooling):
+    from gan_helpers import models
+    from gan_helpers.layers import fuse_unpooling
+
+    keras.utils.set_random_seed(0)
+    generator = models.build_generator(latent_dim=8, image_size=32, widths=(8, 8), unpooling=unpooling, dropout=0.0)
+    noise = RNG.normal(size=(16, 8)).astype(np.float32)
+    weights = [w.copy() for w in generator.get_weights()]
+
+    def draw(training):  # from the same weights every time (a training call moves batch norm's statistics)
+        generator.set_weights(weights)  # the two forms take each other's weights
+        return np.asarray(generator(noise, training=training))
+
+    written = {training: draw(training) for training in (False, True)}
+    assert fuse_unpooling(generator) == 2  # both blocks; to_rgb has no unpooling before it
+    for training in (False, True):  # inference, and batch norm on the batch's statistics
+        np.testing.assert_allclose(draw(training), written[training], atol=1e-5)
+    generator.set_weights(weights)
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    assert not any(getattr(layer, "fused", False) or getattr(layer, "fused_unpooling", None) for layer in loaded.layers)
+    np.testing.assert_allclose(np.asarray(loaded(noise)), written[False], atol=1e-5)  # saved as the exercise's
+    assert fuse_unpooling(generator, enable=False) == 2
+    np.testing.assert_allclose(draw(False), written[False], atol=1e-6)

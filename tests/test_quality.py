@@ -11,12 +11,15 @@ import json
 import numpy as np
 import pytest
 
-from gan_helpers import averaging, cli, data, runs
+from gan_helpers import averaging, cli, data, devices, runs
 from gan_helpers._quiet import import_tensorflow
 from helpers import run_cli, tiny_models
 
 tf = import_tensorflow()
 import keras  # noqa: E402
+
+#: What the default precision ("auto") chooses on this machine.
+AUTO = devices.auto_precision()[0]
 
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
          "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)}}
@@ -135,7 +138,8 @@ def test_sampling_saving_and_snapshots_use_the_averaged_generator(drawn, tmp_pat
     saved = []
     real_save_model = runs.checkpoints.save_model
     monkeypatch.setattr(runs.checkpoints, "save_model", lambda model, path: saved.append(model) or real_save_model(model, path))
-    run = runs.Run({**SMALL, "balance": "always", "seed": 7, "ema_decay": 0.9}, tmp_path / "r", images=drawn[:64])
+    run = runs.Run({**SMALL, "balance": "always", "seed": 7, "ema_decay": 0.9, "precision": "float32"}, tmp_path / "r",
+                   images=drawn[:64])
     with tiny_models():
         run.train(epochs=1, verbose=0, snapshot_minutes=[1e-6])
     assert (tmp_path / "r" / "snapshots").is_dir() and saved[0] is run.average.averaged  # the snapshot
@@ -199,7 +203,7 @@ def test_a_run_with_averaging_and_mirrored_faces_resumes_exactly(drawn, tmp_path
     with tiny_models():
         resumed.train(epochs=2, verbose=0)
     stored = json.loads((tmp_path / "resumed" / "config.json").read_text())
-    assert (stored["ema_decay"], stored["mirror"], stored["precision"]) == (0.9, True, "float32")
+    assert (stored["ema_decay"], stored["mirror"], stored["precision"]) == (0.9, True, AUTO)
     assert int(resumed.average.updates.numpy()) == int(straight.average.updates.numpy()) > 0
     for a, b in zip(straight.average.model.variables + straight.gan.generator.variables,
                     resumed.average.model.variables + resumed.gan.generator.variables):
@@ -274,7 +278,7 @@ def test_bfloat16_computes_in_bfloat16_and_keeps_float32_state(model):
         keras.config.set_dtype_policy("float16")  # a global policy the build must leave as it found it
         half = runs.build(runs.default_config(**SMALL, model=model, precision="bfloat16", seed=3))
         assert keras.config.dtype_policy().name == "float16"
-        full = runs.build(runs.default_config(**SMALL, model=model, seed=3))  # the config decides, not the global
+        full = runs.build(runs.default_config(**SMALL, model=model, precision="float32", seed=3))  # the config decides
         assert keras.config.dtype_policy().name == "float16"
         with pytest.raises(ValueError, match="no argument .bogus."):  # a failed build puts the policy back too
             runs.build(runs.default_config(**{**SMALL, "generator": {"bogus": 1}}, precision="bfloat16"))
@@ -322,7 +326,7 @@ def test_bfloat16_training_steps_give_finite_float32_metrics(drawn, model):
 def test_the_gan_defaults_to_half_the_blog_rates_with_an_averaged_generator():
     config = runs.default_config()
     assert (config["d_learning_rate"], config["g_learning_rate"], config["ema_decay"]) == (5e-4, 5e-4, 0.999)
-    assert (config["mirror"], config["precision"]) == (False, "float32")
+    assert (config["mirror"], config["precision"]) == (False, AUTO)  # "auto": what this machine's hardware computes
     gan = runs.build(runs.default_config(**SMALL))
     assert [float(o.learning_rate) for o in (gan.d_optimizer, gan.g_optimizer)] == pytest.approx([5e-4, 5e-4])
     assert runs.Run(SMALL, None, images=np.zeros((4, 32, 32, 3), np.uint8)).average is not None
@@ -348,7 +352,7 @@ def test_settings_are_checked():
             runs.default_config(ema_decay=value)
     with pytest.raises(ValueError, match="mirror must be true or false. Received: mirror='yes'"):
         runs.default_config(mirror="yes")
-    with pytest.raises(ValueError, match="precision must be one of float32, bfloat16. Received: precision='float16'"):
+    with pytest.raises(ValueError, match="precision must be auto or one of float32, bfloat16. Received: precision='float16'"):
         runs.default_config(precision="float16")
 
 
@@ -430,3 +434,25 @@ def test_train_and_resume_with_the_new_flags_from_the_command_line(face_folder, 
     result = cli_run("train", "--resume", str(out), "--epochs", "2", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "Trained 2 epoch(s)" in result.stdout
+
+
+def test_auto_precision_follows_the_hardware_and_is_recorded(monkeypatch, tmp_path, drawn):
+    from gan_helpers import devices
+
+    for flags, precision, reason in [({"avx2", "fma", "avx512_bf16"}, "bfloat16", "AVX512_BF16"),
+                                     ({"avx2", "amx_bf16", "amx_tile"}, "bfloat16", "AMX_BF16"),
+                                     ({"avx2", "fma", "avx512f"}, "float32", "no bfloat16 units")]:
+        monkeypatch.setattr(devices, "_cpu_flags", lambda flags=flags: flags)
+        config = runs.default_config(**SMALL)
+        assert config["precision"] == precision and reason in config["precision_reason"], config
+        forced = runs.default_config(**SMALL, precision="float32")
+        assert (forced["precision"], forced["precision_reason"]) == ("float32", "given")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx512_bf16"})
+    run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "r", images=drawn[:32])
+    with tiny_models():
+        run.train(epochs=1, verbose=0)
+    stored = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert stored["precision"] == "bfloat16" and "AVX512_BF16" in stored["precision_reason"]
+    assert _compute_dtypes(run.gan.generator) == {"bfloat16"}
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: set())  # resumed on a CPU without: keeps what it trained in
+    assert runs.Run.resume(tmp_path / "r", images=drawn[:32]).config["precision"] == "bfloat16"

@@ -288,7 +288,7 @@ def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp
 
 
 def test_step_budget_and_step_snapshots(drawn, tmp_path):
-    run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "steps", images=drawn[:128])
+    run = runs.Run({**SMALL, "balance": "always", "precision": "float32"}, tmp_path / "steps", images=drawn[:128])
     with expect_collapse():
         run.train(steps=5, verbose=0, snapshot_steps=[2, 5, 30])
     assert len(run.steps) == 5 and run.epoch == 1  # stopped inside the first epoch (8 steps/epoch)

@@ -8,7 +8,7 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import balance, models, training, wgan  # noqa: E402
+from gan_helpers import balance, layers, models, training, wgan  # noqa: E402
 from gan_helpers.runs.settings import PRECISIONS, resolved_rates  # noqa: E402
 
 
@@ -26,7 +26,12 @@ def build(config: dict):
     so the losses and success rates of the training steps are float32.
     """
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(PRECISIONS[config.get("precision", "float32")])
+    precision = config.get("precision", "float32")
+    if precision == "auto":  # a config that did not go through default_config
+        from gan_helpers.devices import auto_precision
+
+        precision = auto_precision()[0]
+    keras.config.set_dtype_policy(PRECISIONS[precision])
     try:
         return _build(config)
     finally:
@@ -62,8 +67,10 @@ def _build(config: dict):
     keras.utils.set_random_seed(config["seed"])
     size, latent = config["image_size"], config["latent_dim"]
     build_generator = models.GENERATORS[config["generator_architecture"]]
-    generator = _float32_output(_builder_call(build_generator, "generator", latent_dim=latent, image_size=size,
-                                              **config["generator"]))
+    generator = _builder_call(build_generator, "generator", latent_dim=latent, image_size=size, **config["generator"])
+    if config.get("fused"):
+        layers.fuse_unpooling(generator)  # same variables and saved form; the blocks as transposed convolutions
+    generator = _float32_output(generator)
     rates = resolved_rates(config)
     d_lr, g_lr = rates["d_learning_rate"], rates["g_learning_rate"]
     if config["model"] in ("wgan", "wgan-gp"):

@@ -104,7 +104,8 @@ class Run:
             stored = resolved_rates(upgrade_config(read_config(run_dir)))
             wanted = resolved_rates(json.loads(json.dumps(default_config(**config), default=str)))
             differ = sorted(k for k in set(stored) | set(wanted)
-                            if k != "data_dir" and stored.get(k) != wanted.get(k)
+                            if k not in ("data_dir", "fused", "precision_reason") and stored.get(k) != wanted.get(k)
+                            and not (k == "precision" and str(wanted.get("precision_reason")).startswith("auto"))
                             and not (k == "replicas" and wanted.get(k) is None))
             if differ:
                 raise ValueError(f"{run_dir} holds a run with other settings ({', '.join(differ)}: "

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -81,9 +79,16 @@ def default_config(**overrides) -> dict:
         "ema_decay": None,
         # Random left-right flips of the training faces (ProGAN's mirror augmentation), seeded per epoch.
         "mirror": False,
+        # The generator's "unpool by 2, then a full convolution" blocks computed as the one stride-2 transposed
+        # convolution they equal (gan_helpers.layers.fuse_unpooling): the same networks, variables and saved
+        # generator.keras, fewer multiply-adds; false runs the two layers as written.
+        "fused": True,
         # "float32", or "bfloat16": the models compute in bfloat16 (Keras' "mixed_bfloat16" policy) while
         # their weights, the optimizers' state, the losses and the success rates stay float32.
-        "precision": "float32",
+        # "auto" (the default): bfloat16 where the hardware has bfloat16 units, float32 elsewhere
+        # (gan_helpers.devices.auto_precision); the run records what was chosen, and why, in precision_reason.
+        "precision": "auto",
+        "precision_reason": None,
         # tf.distribute: None (one device), "mirrored" (every visible GPU, or the CPU split into `replicas`
         # logical devices) or "multi-worker" (MultiWorkerMirroredStrategy, configured by TF_CONFIG).
         # `replicas`: the replicas in sync the run trained with (recorded when it starts).
@@ -123,6 +128,8 @@ def default_config(**overrides) -> dict:
         except ValueError:
             raise ValueError("ema_decay must be a number in [0, 1) (0 or None: no averaged generator), "
                              f"e.g. 0.999. Received: ema_decay={config['ema_decay']!r}") from None
+    if not isinstance(config["fused"], bool):
+        raise ValueError(f"fused must be true or false. Received: fused={config['fused']!r}")
     if not isinstance(config["mirror"], bool):
         raise ValueError(f"mirror must be true or false. Received: mirror={config['mirror']!r}")
     if config["distribute"] not in DISTRIBUTE:
@@ -131,8 +138,14 @@ def default_config(**overrides) -> dict:
     if config["replicas"] is not None and (isinstance(config["replicas"], bool)
                                            or not isinstance(config["replicas"], int) or config["replicas"] < 1):
         raise ValueError(f"replicas must be a whole number of at least 1. Received: replicas={config['replicas']!r}")
+    if config["precision"] == "auto":
+        from gan_helpers.devices import auto_precision
+
+        config["precision"], config["precision_reason"] = auto_precision()
+    elif "precision" in overrides and overrides.get("precision_reason") is None:
+        config["precision_reason"] = "given"
     if config["precision"] not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}. "
+        raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}. "
                          f"Received: precision={config['precision']!r}")
     return config
 
@@ -180,6 +193,7 @@ def upgrade_config(config: dict) -> dict:
     config.setdefault("d_learning_rate", None)  # None: the reference rate (a GAN's 1e-3), whatever the defaults become
     config.setdefault("g_learning_rate", None)
     config.setdefault("mirror", False)
+    config.setdefault("fused", False)  # runs stored before it computed the blocks as written
     config.setdefault("precision", "float32")
     config.setdefault("distribute", None)
     config.setdefault("replicas", None)
@@ -191,22 +205,6 @@ def upgrade_config(config: dict) -> dict:
     if config.get("model") in ("wgan", "wgan-gp") and config.get("critic", "exercise") == "exercise":
         config["discriminator"] = {"conv_dropout": 0.2, "dense_dropout": 0.5, **config.get("discriminator", {})}
     return config
-
-
-def read_config(run_dir: Path) -> dict:
-    config_path = Path(run_dir) / "config.json"
-    if not config_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no config.json); "
-                                "check the path, or start a new run with --out.")
-    try:
-        config = json.loads(config_path.read_text())
-        if not isinstance(config, dict):
-            raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"The run settings {config_path} are damaged ({error}); fix the file, or start a "
-                         "new run with --out.") from None
-    return config
-
 
 
 def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iterations=None,
