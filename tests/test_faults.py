@@ -26,10 +26,11 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 # The blog's recipe (runs.BLOG_RECIPE: lr 1e-3, no averaged G): these tests are about the training's
-# mechanics, which the tiny models show at that rate; tests/test_quality.py covers the default's averaged G.
+# mechanics, which the tiny models show at that rate and in float32 (bfloat16 is slower on models this small);
+# tests/test_quality.py covers the default's averaged G and the precisions.
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
          "generator": {"widths": (16, 8)}, "discriminator": {"widths": (8, 8, 8), "dense_units": (16,)},
-         **runs.BLOG_RECIPE}
+         **runs.BLOG_RECIPE, "precision": "float32"}
 SMALL_JSON = config_json(SMALL)
 
 

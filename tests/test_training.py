@@ -13,10 +13,11 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 # The blog's recipe (runs.BLOG_RECIPE: lr 1e-3, no averaged G): these tests are about the training's
-# mechanics, which the tiny models show at that rate; tests/test_quality.py covers the default's averaged G.
+# mechanics, which the tiny models show at that rate and in float32 (bfloat16 is slower on models this small);
+# tests/test_quality.py covers the default's averaged G and the precisions.
 SMALL = {"image_size": 32, "batch_size": 16, "latent_dim": 16,
          "generator": {"widths": (32, 16)}, "discriminator": {"widths": (8, 16, 16), "dense_units": (32,)},
-         **runs.BLOG_RECIPE}
+         **runs.BLOG_RECIPE, "precision": "float32"}
 
 
 def tiny_gan(rule="always", seed=0):
@@ -188,6 +189,7 @@ def test_a_short_training_moves_samples_towards_the_data(drawn):
     assert np.abs(after.mean(axis=(0, 1, 2)) - drawn.mean(axis=(0, 1, 2))).max() < 40
 
 
+@pytest.mark.slow  # several whole runs, each built, trained and evaluated
 def test_train_and_evaluate_reports_the_same_metrics_as_direct_calls(drawn, tmp_path):
     configs = {"a": {**SMALL, "seed": 0}, "b": {**SMALL, "seed": 1, "discriminator": {**SMALL["discriminator"],
                                                                                         "batch_norm": True}}}
@@ -257,6 +259,7 @@ def test_evaluate_at_marks_trains_to_each_mark_and_evaluates_there(drawn):
     assert table.count("\n") == 4 and "| 9 generator iterations | " in table and f"| {last['swd']:.1f} |" in table
 
 
+@pytest.mark.slow  # several whole runs, each built, trained and evaluated
 def test_compare_balance_rules_trains_every_arm_and_reports_its_skips(drawn, tmp_path):
     rows, samples = [], {}
     small = {k: v for k, v in SMALL.items() if k != "image_size"}
