@@ -716,3 +716,26 @@ def test_demo_out_with_another_extension_is_one_line(tmp_path, capsys):
 
     assert cli.main(["demo", "--num", "4", "--out", str(tmp_path / "grid.txt")]) == 2
     assert "write the grid as .png or .jpg" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("size", [31, 256])
+def test_evaluate_of_a_generator_of_a_size_training_never_makes_is_one_line(faces_dir, tmp_path, capsys, size):
+    from gan_helpers import cli
+
+    _constant_generator(0.0, (size, size, 3)).save(tmp_path / "g.keras")
+    assert cli.main(["evaluate", "--model", str(tmp_path / "g.keras"), "--data", str(faces_dir), "--num", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"draws {size}x{size} images" in err[0], err
+
+
+def test_a_run_whose_dataset_moved_says_so_and_how_to_point_at_it(faces_dir, tmp_path):
+    import shutil
+
+    faces = shutil.copytree(faces_dir, tmp_path / "faces")
+    run = runs.Run({**SMALL, "data_dir": str(faces), "crop": 0}, tmp_path / "r")
+    with expect_collapse():
+        run.train(epochs=1, verbose=0)
+    faces.rename(tmp_path / "elsewhere")
+    with pytest.raises(FileNotFoundError, match=r"faces \(its config.json's data_dir\) is not there any more; "
+                                                "if the faces moved, resume with --data NEW_PLACE"):
+        runs.Run.resume(tmp_path / "r").train(epochs=2, verbose=0)
