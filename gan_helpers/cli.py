@@ -166,7 +166,10 @@ def _train_config(args) -> tuple[dict, str]:
         raise ValueError(f"--config is not valid JSON ({error}); e.g. --config '{{\"margin\": 0.2}}'.") from None
     if not isinstance(overrides, dict):
         raise ValueError(f"--config must be a JSON object of settings. Received: {args.config}")
-    source = data.find_data_dir(args.data)
+    configured = overrides.get("data_dir")
+    if configured is not None and not isinstance(configured, str):
+        raise ValueError(f"--config's data_dir must be a path (a string) or null. Received: data_dir={configured!r}")
+    source = data.find_data_dir(args.data if args.data is not None else configured)  # checked before TensorFlow
     # --architecture sets both networks; --config can still set either one.
     networks = {"generator_architecture": args.architecture, "critic": args.architecture} if args.architecture else {}
     # These settings only when given, so the run settings' defaults stay in one place (runs.default_config).
@@ -179,8 +182,7 @@ def _train_config(args) -> tuple[dict, str]:
     defaults = {"image_size": 64, "balance": "margin", "seed": 0, "model": "gan", "crop": _crop_or_default(args)}
     given = {key: value for key, value in flags.items() if value is not None}
     config = {"data_dir": str(source), **defaults, **overrides, **networks, **quality, **given}
-    if args.data is not None or config["data_dir"] is None:
-        config["data_dir"] = str(source)  # an explicit --data wins over --config's data_dir
+    config["data_dir"] = str(source)  # an explicit --data wins over --config's data_dir
     out_path, data_path = Path(out).resolve(), Path(config["data_dir"]).resolve()
     if out_path == data_path or data_path in out_path.parents:
         raise ValueError(f"--out {out} is inside the dataset {config['data_dir']}: the run's pictures would become "
@@ -190,6 +192,13 @@ def _train_config(args) -> tuple[dict, str]:
 
 
 def _cmd_train(args) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as cleanup:  # releases the run folder's lock however the command ends
+        return _train_command(args, cleanup)
+
+
+def _train_command(args, cleanup) -> int:
     import json
     from pathlib import Path
 
@@ -222,6 +231,7 @@ def _cmd_train(args) -> int:
         if isinstance(stored, dict):
             if stored.get("distribute") != "multi-worker":  # (a multi-worker run's chief locks it in Run.resume)
                 files.lock_run_folder(args.resume)  # one writer, before anything in the folder is touched
+                cleanup.callback(files.unlock_run_folder, args.resume)
             configure_devices(stored.get("distribute"), stored.get("replicas"))
         from gan_helpers import runs
 
@@ -284,6 +294,8 @@ def _cmd_evaluate(args) -> int:
     if Path(args.model).is_dir() and stored.exists():  # a run folder: its own dataset and crop, unless given
         try:
             config = json.loads(stored.read_text())
+            if not isinstance(config, dict):
+                raise ValueError("not a JSON object")
         except ValueError:
             raise ValueError(f"The run settings {stored} are damaged; give --data and --crop.") from None
         dataset = dataset if dataset is not None else config.get("data_dir")

@@ -524,7 +524,7 @@ def _write_skipped_list(path: Path, skipped: list[tuple[str, str]], source: Path
 
 
 # ----------------------------------------------------------------------------
-# Splits and the tf.data pipeline.
+# Splits by person and the evaluation holdout (the tf.data pipeline: gan_helpers.pipeline).
 
 
 def split_by_person(people, validation_fraction: float = DEFAULT_VALIDATION_FRACTION, seed: int = 0):

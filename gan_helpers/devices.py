@@ -121,6 +121,14 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+def _gpu_capabilities() -> list[tuple[int, int]]:
+    """The compute capability of every visible GPU."""
+    import tensorflow as tf
+
+    return [tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0))
+            for gpu in tf.config.list_physical_devices("GPU")]
+
+
 def auto_precision() -> tuple[str, str]:
     """The precision a run computes in when its setting is ``"auto"``, and why: ``(precision, reason)``.
 
@@ -128,10 +136,7 @@ def auto_precision() -> tuple[str, str]:
     reports AVX512_BF16 or AMX-BF16); float32 elsewhere, since on other CPUs bfloat16 is emulated and
     8-12x slower (BENCHMARKS.md).
     """
-    import tensorflow as tf
-
-    for gpu in tf.config.list_physical_devices("GPU"):
-        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)
+    for capability in _gpu_capabilities():
         if tuple(capability) >= (8, 0):
             return "bfloat16", f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
     flags = _cpu_flags() & {"avx512_bf16", "amx_bf16"}

@@ -136,9 +136,14 @@ def safe_extract(archive: Path, dest: Path) -> None:
         with tarfile.open(archive, "r:*") as tar:
             check_members(tar, staging)
             tar.extractall(staging, filter="data")
-        for entry in sorted(staging.iterdir()):
+        entries = sorted(staging.iterdir())
+        taken = [dest / e.name for e in entries
+                 if (dest / e.name).exists() and not ((dest / e.name).is_dir() and not any((dest / e.name).iterdir()))]
+        if taken:  # checked before anything moves: the archive goes in whole or not at all
+            raise ArchiveLayoutError(f"{', '.join(map(str, taken))} already exists; remove it, or give another --dest.")
+        for entry in entries:
             target = dest / entry.name
-            if target.is_dir() and not any(target.iterdir()):
+            if target.is_dir():
                 target.rmdir()  # an empty folder of the same name is no dataset: replace it
             os.replace(entry, target)
     finally:

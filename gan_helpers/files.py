@@ -150,8 +150,8 @@ def lock_run_folder(folder: str | os.PathLike) -> Path:
     """Make this process the one writer of a run folder, or raise :class:`FolderBusyError` naming the other.
 
     An exclusive ``fcntl.flock`` on ``folder/.lock``, taken before anything in the folder is touched
-    (:meth:`gan_helpers.runs.Run.train` holds it while it trains; the command line for the whole
-    command). The operating system releases it when the process dies, SIGKILL included, so a crashed
+    (:meth:`gan_helpers.runs.Run.train` holds it while it trains, :meth:`~gan_helpers.runs.Run.resume`
+    while it tidies the folder, and ``train --resume`` for the whole command). The operating system releases it when the process dies, SIGKILL included, so a crashed
     run never leaves the folder locked. The same process may take it again (each take is released by
     one :func:`unlock_run_folder`). Where ``fcntl`` does not exist (Windows), nothing is locked.
     """
@@ -175,6 +175,13 @@ def lock_run_folder(folder: str | os.PathLike) -> Path:
         raise FolderBusyError(f"{folder} is being written by {owner}; wait for it to finish (or stop it), "
                               "then try again. Two runs writing one folder would destroy each other's "
                               "checkpoints.") from None
+    except OSError as error:  # a filesystem without locks (ENOLCK on some network filesystems)
+        handle.close()
+        import warnings
+
+        warnings.warn(f"Cannot lock {folder} ({error.strerror or error}); make sure no other process writes it "
+                      "while this one does.", stacklevel=2)
+        return folder
     handle.seek(0)
     handle.truncate()
     handle.write(f"process {os.getpid()}")

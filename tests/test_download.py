@@ -165,3 +165,16 @@ def test_a_killed_extraction_is_cleaned_up_by_the_next(server, tmp_path):
     (stale / "half.jpg").write_bytes(b"x")
     folder = download.download(dest, [source(server, archive)], progress=False)
     assert len(list(folder.rglob("*.jpg"))) == 4 and not list(dest.glob(".extracting.*"))
+
+
+def test_an_archive_whose_entry_is_already_there_moves_nothing(server, tmp_path):
+    member = tarfile.TarInfo("README.txt")
+    member.size = 5
+    archive = build_archive(tmp_path, extra=[(member, b"hello")])
+    dest = tmp_path / "data"
+    dest.mkdir()
+    (dest / "README.txt").write_text("mine")
+    with pytest.raises(download.ArchiveLayoutError, match="README.txt already exists"):
+        download.download(dest, [source(server, archive)], progress=False)
+    assert not (dest / "faces").exists() and (dest / "README.txt").read_text() == "mine"
+    assert not list(dest.glob(".extracting.*"))

@@ -463,6 +463,8 @@ def test_a_run_folder_has_one_writer_and_a_dead_writer_leaves_it_free(tmp_path):
     assert files.lock_run_folder(folder) == folder
     assert files.lock_run_folder(folder) == folder  # this process again: allowed (a notebook cell run twice)
     files.unlock_run_folder(folder)
+    files.unlock_run_folder(folder)  # each take is given back once
+    assert folder.resolve() not in files._held
 
 
 def test_stray_temporaries_of_running_processes_are_kept(tmp_path):
@@ -525,6 +527,7 @@ def test_a_second_resume_beside_a_running_training_is_refused_and_loses_nothing(
     ("batch_size", "16"), ("batch_size", 16.5), ("batch_size", -1), ("batch_size", 100000), ("holdout", "0.2"),
     ("latent_dim", "100"), ("generator", {"bogus": 1}), ("generator", []), ("discriminator", {"widths": "wide"}),
     ("num_fixed", 0), ("seed", -2), ("d_learning_rate", 0), ("g_learning_rate", -1e-3), ("margin", "0.3"),
+    ("precision", ["bfloat16"]), ("model", {"gan": 1}), ("data_dir", 5),
 ])
 def test_a_wrong_setting_is_named_before_anything_is_built_or_written(drawn, tmp_path, setting, value):
     with pytest.raises(ValueError, match=setting):
@@ -739,3 +742,30 @@ def test_a_run_whose_dataset_moved_says_so_and_how_to_point_at_it(faces_dir, tmp
     with pytest.raises(FileNotFoundError, match=r"faces \(its config.json's data_dir\) is not there any more; "
                                                 "if the faces moved, resume with --data NEW_PLACE"):
         runs.Run.resume(tmp_path / "r").train(epochs=2, verbose=0)
+
+
+def test_the_resume_hint_asks_for_what_is_left_of_this_calls_minutes(drawn, tmp_path):
+    run = runs.Run(SMALL, tmp_path / "my run", images=drawn[:64])
+    run._seconds_before_call, run.seconds = 1800.0, 1920.0  # 30 minutes before this call, 2 in it
+    assert run.resume_command(minutes=10) == f"python -m gan_helpers train --resume '{tmp_path / 'my run'}' --minutes 8"
+    assert run.resume_command(epochs=5).endswith("--epochs 5")
+
+
+def test_a_dataset_named_in_config_is_the_one_searched_and_checked_first(tmp_path):
+    one_line_error(run_cli("train", "--config", json.dumps({"data_dir": str(tmp_path / "no-such-faces")}),
+                           "--epochs", "1", "--out", tmp_path / "r"), "no-such-faces")
+    one_line_error(run_cli("train", "--config", json.dumps({"data_dir": 5}), "--epochs", "1", "--out", tmp_path / "r"),
+                   "data_dir must be a path")
+
+
+def test_a_folder_that_cannot_be_locked_is_used_with_a_warning(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    def no_locks(handle, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match=r"Cannot lock .* \(No locks available\)"):
+        assert files.lock_run_folder(tmp_path / "r") == tmp_path / "r"
+    assert (tmp_path / "r").resolve() not in files._held

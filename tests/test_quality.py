@@ -443,6 +443,7 @@ def test_auto_precision_follows_the_hardware_and_is_recorded(monkeypatch, tmp_pa
                                      ({"avx2", "amx_bf16", "amx_tile"}, "bfloat16", "AMX_BF16"),
                                      ({"avx2", "fma", "avx512f"}, "float32", "no bfloat16 units")]:
         monkeypatch.setattr(devices, "_cpu_flags", lambda flags=flags: flags)
+        monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [])  # the CPU decides on a machine without GPUs
         config = runs.default_config(**SMALL)
         assert config["precision"] == precision and reason in config["precision_reason"], config
         forced = runs.default_config(**SMALL, precision="float32")

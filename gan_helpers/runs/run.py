@@ -268,6 +268,7 @@ class Run:
             callbacks.append(Snapshots(self, snapshot_minutes, snapshot_steps))
         callbacks += extra_callbacks
         self.interrupted, self.interruption = False, None
+        self._seconds_before_call = self.seconds  # for the resume hint's remaining minutes
         callbacks.append(StopWhenTerminated())
         files.defer_termination, files.termination_requested = True, False
         try:
@@ -283,6 +284,8 @@ class Run:
                     self._diverged(nan_guard.bad_step)
                 self.epoch += 1
                 self._end_epoch(steps_before, monitor, partial=budget.hit)
+            if files.termination_requested:  # SIGTERM during the last epoch's end: saved, and reported as such
+                raise files.Terminated()
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM on the command line (a KeyboardInterrupt too)
             self.interrupted, self.interruption = True, stop
             print(f"\nInterrupted at epoch {self.epoch}, step {len(self.steps)}: models and history kept.")
@@ -329,7 +332,8 @@ class Run:
         if epochs is not None:
             budget = f"--epochs {epochs}"
         elif minutes is not None:
-            budget = f"--minutes {max(0.1, math.ceil(10 * minutes - self.seconds / 6) / 10):g}"
+            used = (self.seconds - getattr(self, "_seconds_before_call", self.seconds)) / 60  # by this call
+            budget = f"--minutes {max(0.1, math.ceil(10 * (minutes - used)) / 10):g}"
         else:
             budget = "--minutes 10"  # the command line has no steps budget: any budget of the user's choice
         return f"python -m gan_helpers train --resume {shlex.quote(str(self.run_dir))} {budget}"

@@ -30,6 +30,8 @@ def _number(config, key):
 
 def _check_types(config: dict) -> None:
     """The settings' types and ranges, each named, before anything is built or written."""
+    if config.get("data_dir") is not None and not isinstance(config["data_dir"], str):
+        raise ValueError(f"data_dir must be a path (a string) or null. Received: data_dir={config['data_dir']!r}")
     _whole(config, "latent_dim", 1, 4096)
     _whole(config, "batch_size", 1, 65536)
     _whole(config, "seed", 0)
@@ -40,7 +42,7 @@ def _check_types(config: dict) -> None:
         if not isinstance(config[key], dict):
             raise ValueError(f"{key} must be a JSON object of the builder's arguments, e.g. "
                              f'{{"widths": [64, 32]}}. Received: {key}={config[key]!r}')
-    for key in ("balance", "d_batch", "generator_architecture", "critic"):
+    for key in ("model", "precision", "balance", "d_batch", "generator_architecture", "critic"):
         if not isinstance(config[key], str):
             raise ValueError(f"{key} must be a name (a string). Received: {key}={config[key]!r}")
 
