@@ -125,10 +125,12 @@ def safe_extract(archive: Path, dest: Path) -> None:
     """
     import shutil
 
+    from gan_helpers import files
+
     dest.mkdir(parents=True, exist_ok=True)
     for stale in dest.glob(".extracting.*"):
         pid = stale.name.rsplit(".", 1)[-1]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not files.process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     staging = dest / f".extracting.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -148,16 +150,6 @@ def safe_extract(archive: Path, dest: Path) -> None:
             os.replace(entry, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def extracted_folder(archive: Path, dest: Path, expected: Path) -> Path:

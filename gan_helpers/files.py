@@ -94,7 +94,8 @@ def is_temporary(path: Path) -> bool:
 _PID = re.compile(r"\.(\d+)(?:\.partial|\.tmp)")
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,7 +119,7 @@ def remove_stray_temporaries(folder: str | os.PathLike, only_dead: bool = True) 
         if not (path.is_file() and is_temporary(path)):
             continue
         match = _PID.search(path.name)
-        if only_dead and match and int(match.group(1)) != os.getpid() and _process_alive(int(match.group(1))):
+        if only_dead and match and int(match.group(1)) != os.getpid() and process_alive(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
             path.unlink()
