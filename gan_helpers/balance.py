@@ -45,7 +45,18 @@ class BalanceRule:
 # %% exported: never_both_skipped, MarginRule (notebooks/03_training.ipynb) -- edit it there, then run
 #    python -m gan_helpers.export
 def never_both_skipped(train_d, train_g):
-    """The blog's last rule: if both turns would be skipped, both networks train."""
+    """The blog's last rule: if both turns would be skipped, both networks train.
+
+    Args:
+        train_d, train_g: boolean tensors (scalars): whether each network would train.
+
+    Returns:
+        ``(train_d, train_g)``, boolean tensors: both True when both inputs are False, the inputs
+        unchanged otherwise.
+
+    Hint: the step is compiled, so combine tensors with ``tf.logical_and``, ``tf.logical_or`` and
+    ``tf.logical_not`` rather than Python's ``and``/``or``/``not``.
+    """
     both_skipped = tf.logical_and(tf.logical_not(train_d), tf.logical_not(train_g))
     return tf.logical_or(train_d, both_skipped), tf.logical_or(train_g, both_skipped)
 
@@ -61,6 +72,20 @@ class MarginRule(BalanceRule):
         self.margin = margin
 
     def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        """``(train_d, train_g)`` for one step, from D's cross-entropies (the success rates are unused).
+
+        With m = ``self.margin``: D is already too good when ``err_real`` or ``err_fake`` is below m,
+        and skips its turn; D is losing when either is above 1 - m, and G skips its turn; if both
+        would be skipped, both train (``never_both_skipped``). The tests are strict (< and >): an
+        error of exactly m or 1 - m skips nothing.
+
+        Args:
+            err_real, err_fake: scalar float tensors, D's cross-entropies on this step's batch.
+            d_real_success, d_fake_success: scalar float tensors (not used by this rule).
+
+        Returns:
+            ``(train_d, train_g)``, boolean tensors.
+        """
         m = self.margin
         train_d = tf.logical_not(tf.logical_or(err_real < m, err_fake < m))
         train_g = tf.logical_not(tf.logical_or(err_real > 1 - m, err_fake > 1 - m))
@@ -84,6 +109,16 @@ class SuccessRule(BalanceRule):
         self.upper = upper
 
     def decide(self, err_real, err_fake, d_real_success, d_fake_success):
+        """``(train_d, train_g)`` for one step, from the success rates, as the exercise phrases the rule.
+
+        D is too good when it is right on more than ``self.upper`` of the real images *and* of the
+        fakes: D skips its turn. G is too good when more than ``self.upper`` of its fakes pass for
+        real (G's success, 1 - ``d_fake_success``): G skips its turn. If both would be skipped, both
+        train. The tests are strict (>).
+
+        Returns:
+            ``(train_d, train_g)``, boolean tensors.
+        """
         d_too_good = tf.logical_and(d_real_success > self.upper, d_fake_success > self.upper)
         g_too_good = (1.0 - d_fake_success) > self.upper
         return never_both_skipped(tf.logical_not(d_too_good), tf.logical_not(g_too_good))

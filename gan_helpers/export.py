@@ -94,6 +94,17 @@ def _defined_names(code: str, where: str) -> tuple[str, ...]:
     return names
 
 
+def without_solution_markers(code: str) -> str:
+    """``code`` without its ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines.
+
+    A core exercise's cell marks the solution inside each function body, so that the students' release
+    (``gan_helpers.student``) can replace it with a stub; the package holds the code alone.
+    """
+    from gan_helpers.student import BEGIN, END
+
+    return "\n".join(line for line in code.split("\n") if line.strip() not in (BEGIN, END))
+
+
 def _read_cells(notebook: Path) -> list:
     try:
         cells = json.loads(Path(notebook).read_text())["cells"]
@@ -121,7 +132,7 @@ def exported_cells(notebooks=None) -> list[ExportedCell]:
             first, _, rest = source.lstrip("\n").partition("\n")
             match = MARKER.match(first.strip())
             if match:
-                code = rest.strip("\n") + "\n"
+                code = without_solution_markers(rest).strip("\n") + "\n"
                 cells.append(ExportedCell(Path(notebook).resolve(), (PROJECT_ROOT / match.group(1)).resolve(),
                                           _defined_names(code, Path(notebook).name), code))
     seen = {}

@@ -54,18 +54,43 @@ def build_discriminator(image_size: int = 64, widths=(32, 64, 96), kernel_size: 
                         batch_norm: bool = False, name: str = "discriminator") -> keras.Model:
     """The exercise's discriminator: images in [-1, 1] -> one real/fake logit.
 
+    The layers, in this order:
+
+    - ``keras.Input((image_size, image_size, 3), name="image")``;
+    - one block per entry of ``widths``, block i (from 1) being
+      ``Conv2D(width, kernel_size, padding="same")`` -> [``BatchNormalization()``, only when
+      ``batch_norm``] -> ``MaxPooling2D(2)`` -> ``ReLU()`` -> ``SpatialDropout2D(conv_dropout)``,
+      named ``block{i}_conv``, ``block{i}_batchnorm``, ``block{i}_pool``, ``block{i}_relu``,
+      ``block{i}_dropout`` (section 2 reads the maps of ``block1_dropout`` ... ``block3_dropout``);
+    - ``Flatten()``;
+    - for each entry of ``dense_units``: ``Dense(units)`` -> ``ReLU()`` -> ``Dropout(dense_dropout)``;
+    - ``Dense(1, name="logit")`` with no activation: one logit per image, real if > 0.
+
     Args:
         image_size: side of the square RGB input.
-        widths: filters of the three (or more) conv blocks.
+        widths: filters of the conv blocks (three for the exercise).
         kernel_size: side of every conv kernel.
         dense_units: widths of the dense layers before the logit.
-        conv_dropout: spatial dropout rate after each conv block (whole
-            feature maps are dropped, as in the blog).
+        conv_dropout: spatial dropout rate after each conv block (whole feature maps are dropped,
+            as in the blog).
         dense_dropout: dropout rate after each dense layer.
-        batch_norm: add BatchNormalization after each convolution (the
-            failure the blog reports: D gets too strong; notebook 03 shows it
-            when D judges mixed batches of reals and fakes,
-            ``GAN(d_batch="mixed")``, and not with two separate batches).
+        batch_norm: add BatchNormalization after each convolution (for the exercises; the
+            exercise's D has none).
+
+    Returns:
+        ``keras.Model(inputs, logit, name=name)``: input ``(None, S, S, 3)``, output ``(None, 1)``.
+
+    Raises:
+        ValueError: a dropout rate outside [0, 1) (``check_rate(conv_dropout, "conv_dropout")``
+            does it), or an ``image_size`` that ``2 ** len(widths)`` does not divide (one max-pool
+            per block), with a message that says which sizes work.
+
+    Hints:
+        - Keras' functional API: ``x = layers.Conv2D(...)(x)``, one layer after the other, then
+          ``keras.Model(inputs, outputs)``.
+        - 'same' padding keeps the size, so only the max-pools halve it: 64 -> 32 -> 16 -> 8.
+        - With the default arguments the model has 1,648,161 parameters; ``model.summary()`` shows
+          where they are.
     """
     check_rate(conv_dropout, "conv_dropout")
     check_rate(dense_dropout, "dense_dropout")
@@ -111,20 +136,49 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
                     name: str = "generator") -> keras.Model:
     """The exercise's generator: noise ``(latent_dim,)`` -> image ``(S, S, 3)`` in [-1, 1].
 
+    The layers, in this order:
+
+    - ``keras.Input((latent_dim,), name="noise")``;
+    - the small image: ``Dense(h0 * h0 * c0, name="project")`` -> ``ReLU(name="project_relu")`` ->
+      [``BatchNormalization(momentum=batch_norm_momentum, name="project_batchnorm")``, when
+      ``batch_norm``] -> ``Reshape((h0, h0, c0), name="small_image")``, where
+      ``h0 = generator_start_size(image_size, len(widths), kernel_size)`` and ``c0`` is
+      ``start_channels`` (default ``2 * widths[0]``);
+    - one block per entry of ``widths``, block i (from 1) being
+      ``Unpooling2D(2, mode=unpooling)`` -> ``FullConv2D(width, kernel_size)`` -> ``ReLU()`` ->
+      ``Dropout(dropout)`` -> [``BatchNormalization(momentum=batch_norm_momentum)``, when
+      ``batch_norm``], named ``block{i}_unpool``, ``block{i}_deconv``, ``block{i}_relu``,
+      ``block{i}_dropout``, ``block{i}_batchnorm``;
+    - ``FullConv2D(3, kernel_size, activation="tanh", name="to_rgb")``: the image, in [-1, 1].
+
     Args:
         latent_dim: length of the noise vector.
-        image_size: output side (32, 64, 128 with the defaults; see the module docstring).
+        image_size: output side (32, 64, 128 with the defaults).
         widths: filters of the unpool/deconvolution blocks (one block each).
         kernel_size: side of every full-convolution kernel.
-        unpooling: ``"zeros"`` or ``"nearest"`` (see :class:`Unpooling2D`).
+        unpooling: ``"zeros"`` or ``"nearest"`` (see ``Unpooling2D``).
         dropout: dropout rate in each block.
         start_channels: channels of the first small image (default: twice the first width).
-        batch_norm: end each block with BatchNormalization (the exercise's
-            design); ``False`` only for the comparison in notebook 02.
-        batch_norm_momentum: how slowly the moving statistics (used when
-            sampling) follow the batches: 0.9, as Torch's default (0.1 in its
-            convention) in the blog, not Keras' 0.99, so a generator sampled
-            after a few hundred steps already uses fitting statistics.
+        batch_norm: end each block with BatchNormalization (the exercise's design); ``False``
+            only for the comparison of section 5.
+        batch_norm_momentum: how slowly the moving statistics (used when sampling) follow the
+            batches: 0.9, as Torch's default in the blog, not Keras' 0.99, so that a generator
+            sampled after a few hundred steps already uses fitting statistics.
+
+    Returns:
+        ``keras.Model(noise, image, name=name)``: input ``(None, latent_dim)``, output
+        ``(None, image_size, image_size, 3)``.
+
+    Raises:
+        ValueError: a dropout rate outside [0, 1) (``check_rate(dropout, "dropout")``), a
+            ``latent_dim`` below 1, or an ``image_size`` no start size reaches
+            (``generator_start_size`` raises it for you).
+
+    Hints:
+        - A block maps a side h to 2h + (k - 1); with the defaults: 6 -> 14 -> 30 -> 62 -> 64.
+        - Print ``model.summary()``: every block's output side should follow that arithmetic.
+        - With the default arguments the dense and full-convolution layers hold 1,318,979
+          weights (the project layer 930,816 of them).
     """
     check_rate(dropout, "dropout")
     if latent_dim < 1:

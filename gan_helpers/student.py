@@ -21,6 +21,18 @@ included, becomes nbgrader's stub at the marker's indentation::
 marked as a solution (``metadata.nbgrader.solution``) without markers is
 replaced whole by the stub, as ``ClearSolutions`` does. The code
 before and after the markers, the scaffold with the self-check call, stays.
+
+The **core exercises** are the cells that the package is exported from
+(``#| export``, :mod:`gan_helpers.export`): the discriminator, the generator,
+the balance rules, the training step and the WGAN's methods. Their solution
+regions sit inside the function bodies, after the signature and a docstring
+that states the contract and hints. In the release each region becomes::
+
+    raise NotImplementedError("Exercise 01.1: write build_discriminator ...")
+
+numbered by notebook and in order, the ``#| export`` line is dropped, and
+the check in the next cell says "not written yet" until the student writes
+the body.
 The outputs and execution counts of the cells whose solution was removed
 are cleared (they showed the solution at work); every other cell, output
 and metadata field is kept as it is.
@@ -52,8 +64,33 @@ _BEGIN = re.compile(r"^(\s*)" + re.escape(BEGIN) + r"\s*$")
 _END = re.compile(r"^\s*" + re.escape(END) + r"\s*$")
 
 
-def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell") -> tuple[str, int]:
-    """``source`` with every solution region replaced by ``stub``; returns ``(text, regions removed)``."""
+_DEFINITION = re.compile(r"^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)")
+_EXPORT = re.compile(r"^\s*#\|\s*export\s")
+
+
+def _enclosing_names(lines: list[str], index: int) -> str:
+    """``Class.method`` or ``function``: the definitions that enclose line ``index``."""
+    names, indent = [], len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        match = _DEFINITION.match(line)
+        if match and len(match.group(1)) < indent:
+            names.insert(0, match.group(2))
+            indent = len(match.group(1))
+    return ".".join(names) or "this cell's code"
+
+
+def core_stub(exercise: str, name: str) -> tuple[str, ...]:
+    """The body a core exercise's solution region becomes in the release."""
+    return (f'raise NotImplementedError("Exercise {exercise}: write {name} (its docstring says what it gets and '
+            'returns).")',)
+
+
+def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell", exercises=None) -> tuple[str, int]:
+    """``source`` with every solution region replaced by ``stub``; returns ``(text, regions removed)``.
+
+    ``exercises``: an iterator of exercise numbers ("01.1", ...) for a core exercise's cell; each region then
+    becomes :func:`core_stub` with the next number and the name of the definition around it.
+    """
     lines, out, regions, inside, indent = source.split("\n"), [], 0, False, ""
     for number, line in enumerate(lines, start=1):
         begin = _BEGIN.match(line)
@@ -65,7 +102,8 @@ def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell") -
         if _END.match(line):
             if not inside:
                 raise ValueError(f"{where}, line {number}: {END!r} without a {BEGIN!r} before it.")
-            out.extend(indent + stub_line for stub_line in stub)
+            body = stub if exercises is None else core_stub(next(exercises), _enclosing_names(lines, number - 1))
+            out.extend(indent + stub_line for stub_line in body)
             inside, regions = False, regions + 1
             continue
         if not inside:
@@ -75,19 +113,28 @@ def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell") -
     return "\n".join(out), regions
 
 
-def student_notebook(notebook):
+def student_notebook(notebook, number: str = "00"):
     """A copy of an nbformat notebook without solutions; returns ``(notebook, solutions removed)``.
 
     A solution is a marked region, or a whole cell marked as a solution (``metadata.nbgrader.solution``)
-    that has no markers.
+    that has no markers. ``number`` ("01", ...) numbers the core exercises: "Exercise 01.1", "01.2", ...
     """
     import copy
+    import itertools
 
     notebook = copy.deepcopy(notebook)
-    total = 0
+    total, core = 0, (f"{number}.{k}" for k in itertools.count(1))
     for index, cell in enumerate(notebook.cells):
         stub = CODE_STUB if cell.cell_type == "code" else MARKDOWN_STUB
-        cell.source, regions = clear_solution_regions(cell.source, stub, where=f"cell {index}")
+        lines = cell.source.lstrip("\n").split("\n")
+        exported = cell.cell_type == "code" and bool(_EXPORT.match(lines[0]))
+        if exported:
+            if BEGIN not in cell.source:
+                raise ValueError(f"cell {index} is exported ({lines[0].strip()}) but has no {BEGIN!r} region: a "
+                                 "core exercise marks the body of each function it asks for.")
+            cell.source = "\n".join(lines[1:])  # the '#| export' line is the instructor's
+        cell.source, regions = clear_solution_regions(cell.source, stub, where=f"cell {index}",
+                                                      exercises=core if exported else None)
         if not regions and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
             cell.source, regions = "\n".join(stub), 1  # a solution cell without markers: all of it is the answer
         if regions and cell.cell_type == "code":
@@ -124,7 +171,7 @@ def write_student_copies(source, out_dir) -> dict[str, int]:
             raise ValueError(f"{target} leads to the source notebook {target.resolve()} (a link?): writing it "
                              "would delete the solutions. Give a folder without links to the notebooks.")
         try:
-            copies[target] = student_notebook(nbformat.read(path, as_version=4))
+            copies[target] = student_notebook(nbformat.read(path, as_version=4), number=path.name[:2])
             nbformat.validate(copies[target][0])
         except ValueError as error:  # a damaged notebook, a marker out of place
             raise ValueError(f"{path}: {' '.join(str(error).split())[:300]}") from None

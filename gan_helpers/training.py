@@ -48,10 +48,26 @@ METRIC_NAMES = ("d_real_success", "d_fake_success", "g_success", "err_real", "er
 def score_batch(self, real_images, noise):
     """D's verdict on one batch: G makes fakes from ``noise``, D scores them and the real images.
 
-    Returns D's three binary cross-entropies (``err_real``, ``err_fake``: D's losses on the two halves;
-    ``err_gen``: G's loss) and D's success rates (``d_real_success``: the fraction of real images it calls
-    real, logit > 0; ``d_fake_success``: the fraction of fakes it calls fake). Called inside the step's
+    Args:
+        self: the GAN (``self.generator``, ``self.discriminator``, ``self.d_batch``).
+        real_images: a batch of real images in [-1, 1], shape ``(n, S, S, 3)``.
+        noise: G's input for this batch, shape ``(n, latent_dim)``.
+
+    Returns:
+        a dict of scalar float32 tensors:
+        ``err_real`` (D's binary cross-entropy on the real images, label 1), ``err_fake`` (on the
+        fakes, label 0), ``err_gen`` (G's loss: D's cross-entropy on the fakes with label 1),
+        ``d_real_success`` (the fraction of real images with logit > 0) and ``d_fake_success``
+        (the fraction of fakes with logit < 0).
+
+    Both networks run in training mode (``training=True``). With ``self.d_batch == "mixed"`` D
+    judges the real images and the fakes as one batch (``tf.concat``) and the logits are split
+    after; with ``"separate"`` it judges them in two calls. Called inside the step's
     GradientTapes, on one device and on each replica of a ``--distribute`` run alike.
+
+    Hints: D outputs logits, so use ``keras.losses.binary_crossentropy(labels, logits,
+    from_logits=True)`` and average it with ``tf.reduce_mean``; a fraction is the mean of a
+    boolean cast to float (``tf.cast(logits > 0, tf.float32)``).
     """
     batch_size = tf.shape(real_images)[0]
     bce = keras.losses.binary_crossentropy
@@ -73,7 +89,31 @@ def score_batch(self, real_images, noise):
 
 
 def train_step(self, real_images):
-    """One step of the balanced GAN on a batch of real images (the steps are listed in training.py's docstring)."""
+    """One step of the balanced GAN on a batch of real images; returns what the monitor plots.
+
+    In order:
+
+    1. draw the noise: ``keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)``
+       (the seed generator's state is checkpointed, so a resumed run draws the same noise);
+    2. inside two ``tf.GradientTape``s (one per network), ``score = self.score_batch(real_images,
+       noise)``; D's loss is ``err_real + err_fake``, G's is ``err_gen``;
+    3. ``train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success,
+       d_fake_success)``;
+    4. apply D's gradients with ``self.d_optimizer`` only if ``train_d``, and G's with
+       ``self.g_optimizer`` only if ``train_g``: with ``tf.cond``, so that a skipped network's
+       weights *and* its optimizer's state stay exactly as they were (a zero gradient would still
+       move RMSProp's average and step counter);
+    5. count the skipped turns: add 1 to ``self.d_skips`` / ``self.g_skips`` (int64 variables);
+    6. ``return self.record(values)``, ``values`` being the score plus ``g_success``
+       (1 - ``d_fake_success``: measured on the fakes D just judged) and ``d_updated`` /
+       ``g_updated`` (1.0 when the network trained, 0.0 when it skipped).
+
+    ``real_images`` may arrive as a tuple ``(images,)`` from ``fit``: take its first element.
+
+    Hints: ``tf.cond(pred, true_fn, false_fn)`` needs both branches to return the same kind of
+    value (e.g. ``tf.constant(True)`` and ``tf.constant(False)``); ``tape.gradient(loss, variables)``
+    then ``optimizer.apply_gradients(zip(gradients, variables))``.
+    """
     if isinstance(real_images, tuple):
         real_images = real_images[0]
     noise = keras.random.normal((tf.shape(real_images)[0], self.latent_dim), seed=self.noise_seed)

@@ -73,7 +73,21 @@ WGAN_METRICS = ("loss_d", "loss_g", "loss_d_real", "loss_d_fake", "wasserstein",
 # %% exported: critic_iterations (notebooks/04_wgan.ipynb) -- edit it there, then run
 #    python -m gan_helpers.export
 def critic_iterations(self, gen_iterations):
-    """Critic steps before generator iteration ``gen_iterations`` (works on ints and tensors)."""
+    """Critic steps before generator iteration ``gen_iterations`` (works on ints and tensors).
+
+    The reference's schedule: ``Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0
+    else 5``, read from the settings: ``self.warmup_critic`` (100) steps while
+    ``gen_iterations < self.warmup_iterations`` (25) or, when ``self.warmup_every`` (500) is not 0,
+    at every multiple of it; ``self.n_critic`` (5) otherwise. WGAN-GP turns the warm-up off with
+    ``warmup_iterations = warmup_every = 0``.
+
+    Returns:
+        a Python int for an int ``gen_iterations``; an int64 tensor for a tensor (the compiled
+        training step passes one).
+
+    Hint: ``tf.where(condition, a, b)`` chooses between tensors; ``isinstance(x, bool)`` tells a
+    Python comparison's result from a tensor's.
+    """
     warm = gen_iterations < self.warmup_iterations
     if self.warmup_every:
         warm = warm | (gen_iterations % self.warmup_every == 0)
@@ -86,7 +100,15 @@ def critic_iterations(self, gen_iterations):
 # %% exported: clip_weights, penalty (notebooks/04_wgan.ipynb) -- edit it there, then run
 #    python -m gan_helpers.export
 def clip_weights(self):
-    """WGAN: clip every critic weight to [-c, c] (the reference's ``p.data.clamp_(-0.01, 0.01)``)."""
+    """WGAN: clip every critic weight to [-c, c] (the reference's ``p.data.clamp_(-0.01, 0.01)``).
+
+    c is ``self.clip_value``; with ``None`` (WGAN-GP) do nothing. Clip, in place, every variable
+    of ``self.critic.trainable_variables`` (kernels, biases, batch norm's gamma and beta); batch
+    norm's moving statistics are not parameters and stay as they are. Values inside [-c, c] do
+    not change. Returns nothing.
+
+    Hint: ``variable.assign(tf.clip_by_value(variable, -c, c))``.
+    """
     if self.clip_value is None:
         return
     for variable in self.critic.trainable_variables:
@@ -96,8 +118,22 @@ def clip_weights(self):
 def penalty(self, real, fake, alpha=None):
     """WGAN-GP's penalty, mean over this replica's batch (not yet divided by replicas).
 
-    ``alpha``: one interpolation weight per sample, shape ``(batch, 1, ..., 1)`` (as many
-    axes as ``real``); drawn uniformly in [0, 1) when not given.
+    At ``x_hat = real + alpha * (fake - real)``, one point per image: the mean over the batch of
+    ``(||grad self.critic(x_hat)|| - 1) ** 2``, the norm taken per image over all its pixels and
+    channels, the critic called with ``training=True``.
+
+    Args:
+        real, fake: image batches of the same shape ``(n, S, S, 3)``.
+        alpha: one interpolation weight per image, shape ``(n, 1, 1, 1)`` (as many axes as
+            ``real``); when ``None``, drawn uniformly in [0, 1) with
+            ``keras.random.uniform(shape, seed=self.noise_seed)``.
+
+    Returns:
+        a scalar float tensor.
+
+    Hints: a ``tf.GradientTape`` that ``watch``es ``x_hat`` gives ``tape.gradient(scores, x_hat)``;
+    reshape the gradients to ``(n, -1)`` before the norm; add a tiny 1e-12 under the square root so
+    that its own gradient stays finite at 0.
     """
     batch = tf.shape(real)[0]
     if alpha is None:
@@ -117,9 +153,24 @@ def penalty(self, real, fake, alpha=None):
 def critic_step(self, real, noise, alpha=None, scale=1.0):
     """One critic update on ``real`` against ``generator(noise)``; returns the loss terms.
 
-    The fakes are made outside the tape and behind ``tf.stop_gradient`` (the reference
-    detaches them, ``Variable(netG(noisev).data)``), so no gradient flows into G and the
-    step runs no backward pass through it.
+    1. the fakes: ``self.generator(noise, training=True)`` behind ``tf.stop_gradient`` (the
+       reference detaches them, ``Variable(netG(noisev).data)``), made outside the tape, so no
+       gradient flows into G and the step runs no backward pass through it;
+    2. in a ``tf.GradientTape``: ``loss_d_real`` and ``loss_d_fake``, the mean critic scores
+       (``training=True``) of the real images and of the fakes; ``loss_d = loss_d_real -
+       loss_d_fake``; ``penalty = self.penalty(real, fake, alpha)`` when
+       ``self.gradient_penalty`` (lambda) is not 0, else ``tf.constant(0.0)``; the objective is
+       ``scale * (loss_d + self.gradient_penalty * penalty)``;
+    3. apply its gradient with respect to ``self.critic.trainable_variables`` with
+       ``self.d_optimizer``;
+    4. ``self.clip_weights()`` (it does nothing for WGAN-GP);
+    5. ``self.critic_steps.assign_add(1)``.
+
+    ``scale`` is 1 on one device (1 / replicas under ``--distribute``).
+
+    Returns:
+        ``(loss_d, loss_d_real, loss_d_fake, penalty)``, scalar tensors, all measured before the
+        update.
     """
     fake = tf.stop_gradient(self.generator(noise, training=True))
     with tf.GradientTape() as tape:
@@ -136,7 +187,18 @@ def critic_step(self, real, noise, alpha=None, scale=1.0):
 
 
 def generator_step(self, noise, scale=1.0):
-    """One generator update on ``noise`` (the caller draws it fresh); returns ``Loss_G``."""
+    """One generator update on ``noise`` (the caller draws it fresh); returns ``Loss_G``.
+
+    In a ``tf.GradientTape``: ``loss_g``, the mean critic score of ``self.generator(noise,
+    training=True)`` (critic with ``training=True``); the objective is ``scale * loss_g``: G
+    minimises it (the reference's ``errG.backward(one)``). Apply its gradient with respect to
+    ``self.generator.trainable_variables`` with ``self.g_optimizer``; then count the iteration,
+    ``self.gen_iterations.assign_add(1)``, and start the next one's critic steps:
+    ``self.critic_steps.assign(0)``.
+
+    Returns:
+        ``loss_g``, a scalar tensor measured before the update.
+    """
     with tf.GradientTape() as g_tape:
         loss_g = tf.reduce_mean(self.critic(self.generator(noise, training=True), training=True))
         objective = scale * loss_g

@@ -1,0 +1,138 @@
+"""The core exercises' checks (gan_helpers.checks): the package's own code passes, and each classic
+mistake, made by editing one line of that code, fails with a message that names it."""
+
+import functools
+import inspect
+import textwrap
+
+import pytest
+
+from gan_helpers import balance, checks, models, training, wgan
+
+
+def variant(function, old, new):
+    """``function`` with one piece of its source replaced, defined in its own module's namespace."""
+    source = textwrap.dedent(inspect.getsource(function))
+    assert old in source, old
+    namespace = dict(inspect.getmodule(function).__dict__)
+    exec(source.replace(old, new), namespace)
+    return namespace[function.__name__]
+
+
+def blank(*args, **kwargs):
+    raise NotImplementedError("Exercise 00.1: write blank")
+
+
+def test_the_packages_own_core_code_passes_every_core_check(capsys):
+    checks.discriminator_builder(models.build_discriminator)
+    checks.generator_builder(models.build_generator)
+    checks.never_both_skipped(balance.never_both_skipped)
+    checks.margin_rule(balance.MarginRule)
+    checks.success_rule(balance.SuccessRule())
+    checks.score_batch(training.score_batch)
+    checks.train_step(training.score_batch, training.train_step)
+    checks.wgan_schedule(wgan.critic_iterations)
+    checks.wgan_clipping(wgan.clip_weights)
+    checks.wgan_penalty(wgan.penalty)
+    checks.critic_step(wgan.critic_step)
+    checks.generator_step(wgan.generator_step)
+    assert capsys.readouterr().out.count("OK: ") == 12
+
+
+@pytest.mark.parametrize("check", [checks.discriminator_builder, checks.generator_builder, checks.never_both_skipped,
+                                   checks.score_batch, checks.wgan_schedule, checks.wgan_clipping,
+                                   checks.wgan_penalty, checks.critic_step, checks.generator_step])
+def test_a_blank_scaffold_is_not_written_yet(check):
+    with pytest.raises(AssertionError, match="not written yet"):
+        check(blank)
+
+
+def test_blank_rules_and_steps_are_not_written_yet():
+    with pytest.raises(AssertionError, match="MarginRule.decide is not written yet"):
+        checks.margin_rule(type("MarginRule", (balance.MarginRule,), {"decide": blank}))
+    with pytest.raises(AssertionError, match="train_step is not written yet"):
+        checks.train_step(training.score_batch, blank)
+
+
+@pytest.mark.parametrize("build, message", [
+    (functools.partial(models.build_discriminator, dense_units=(128,)), "1,648,161"),
+    (functools.partial(models.build_discriminator, batch_norm=True), "BatchNormalization"),
+    (lambda **kw: None, "returned None"),
+])
+def test_discriminator_builder_says_what_is_wrong(build, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.discriminator_builder(build)
+
+
+def test_discriminator_builder_catches_ignored_dropout_arguments():
+    ignored = variant(models.build_discriminator, "layers.SpatialDropout2D(conv_dropout,", "layers.SpatialDropout2D(0.2,")
+    with pytest.raises(AssertionError, match="conv_dropout"):
+        checks.discriminator_builder(ignored)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("widths=(128, 64, 32)", "widths=(128, 64, 16)", "1,318,979"),
+    ("Unpooling2D(2, mode=unpooling,", "Unpooling2D(2, mode=\"nearest\",", "unpooling='zeros'"),
+    ("        if batch_norm:\n            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f\"block",
+     "        if True:\n            x = layers.BatchNormalization(momentum=batch_norm_momentum, name=f\"block",
+     "BatchNormalization"),
+])
+def test_generator_builder_says_what_is_wrong(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.generator_builder(variant(models.build_generator, old, new))
+
+
+def test_margin_rule_catches_a_hard_coded_margin():
+    # The class is a whole cell: replace decide only.
+    hard = variant(balance.MarginRule.decide, "m = self.margin", "m = 0.3")
+    with pytest.raises(AssertionError, match="margin 0.2"):
+        checks.margin_rule(type("MarginRule", (balance.MarginRule,), {"decide": hard}))
+
+
+def test_never_both_skipped_catches_a_rule_that_lets_both_skip():
+    with pytest.raises(AssertionError, match="both would be skipped"):
+        checks.never_both_skipped(lambda d, g: (d, g))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("from_logits=True", "from_logits=False", "from_logits=True"),
+    ('if self.d_batch == "mixed":', "if False:", "d_batch='mixed'"),
+    ("real_logits > 0", "real_logits >= -1", "d_real_success"),
+    ("bce(ones, real_logits", "bce(zeros, real_logits", "err_real"),
+])
+def test_score_batch_says_what_is_wrong(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.score_batch(variant(training.score_batch, old, new))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("tf.cond(train_d,", "tf.cond(tf.constant(True),", "skips D's turn, but D's weights or its optimizer"),
+    ("tf.cond(train_g,", "tf.cond(tf.constant(False),", "trains G, but its weights did not move"),
+    ("self.d_skips.assign_add(tf.cast(tf.logical_not(train_d), tf.int64))", "pass", "d_skips is 0, expected 1"),
+    ("seed=self.noise_seed)", "seed=None)", "self.noise_seed"),
+    ('"g_success": 1.0 - score["d_fake_success"]', '"g_success": score["d_fake_success"]', "g_success"),
+])
+def test_train_step_says_what_is_wrong(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.train_step(training.score_batch, variant(training.train_step, old, new))
+
+
+@pytest.mark.parametrize("check, function, old, new, message", [
+    (checks.critic_step, wgan.critic_step, "loss_d = loss_d_real - loss_d_fake", "loss_d = loss_d_fake - loss_d_real",
+     "loss_d is"),
+    (checks.critic_step, wgan.critic_step, "    self.clip_weights()\n", "", "clip_weights"),
+    (checks.critic_step, wgan.critic_step, "    self.critic_steps.assign_add(1)\n", "", "critic_steps"),
+    (checks.generator_step, wgan.generator_step, "objective = scale * loss_g", "objective = -scale * loss_g",
+     "raised Loss_G"),
+    (checks.generator_step, wgan.generator_step, "    self.critic_steps.assign(0)\n", "", "critic_steps"),
+    (checks.wgan_schedule, wgan.critic_iterations,
+     "    if self.warmup_every:\n        warm = warm | (gen_iterations % self.warmup_every == 0)",
+     "    warm = warm | (gen_iterations % 500 == 0)", "warm-up off"),
+    (checks.wgan_schedule, wgan.critic_iterations, "    if self.warmup_every:\n", "    if True:\n", "divides by zero"),
+    (checks.wgan_clipping, wgan.clip_weights, "    if self.clip_value is None:\n        return\n", "", "None"),
+    (checks.wgan_penalty, wgan.penalty, "seed=self.noise_seed)", "seed=None)", "self.noise_seed"),
+    (checks.wgan_penalty, wgan.penalty, "tf.square(norms - 1.0)", "tf.abs(norms - 1.0)", "square the difference"),
+])
+def test_wgan_checks_say_what_is_wrong(check, function, old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        check(variant(function, old, new))
