@@ -158,6 +158,9 @@ BALANCE_SETTINGS = {name: {**BLOG_RECIPE, **setting} for name, setting in {
     # The blog's D with batch norm, judging reals and fakes as one mixed batch: too strong from the start.
     "d-batch-norm-mixed": {"discriminator": {"batch_norm": True}, "d_batch": "mixed"},
 }.items()}
+# The workbook's own defaults (runs.default_config: half the blog's learning rates, an averaged G), as they
+# are and with G learning 10x faster than D.
+BALANCE_SETTINGS.update({"workbook": {}, "workbook-g-lr-10x": {"g_learning_rate": 5e-3}})
 
 
 def compare_balance_rules(setting, rules, seeds, images, holdout, epochs: int, image_size: int = 32,
