@@ -367,7 +367,8 @@ def test_the_readme_command_summary_matches_the_cli():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "(--minutes M | --epochs E)" in readme and "[--minutes M | --epochs E]" not in readme
-    summary = readme[readme.index("## Command line"):readme.index("### What happens when things go wrong")]
+    start = readme.index("## Command line")
+    summary = readme[start:readme.index("\n## ", start + 1)]
     commands = next(a for a in cli_module.build_parser()._actions if a.dest == "command").choices
     for name, parser in commands.items():
         assert f"python -m gan_helpers {name} " in summary, name
