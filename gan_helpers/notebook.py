@@ -16,6 +16,20 @@ def smoke_test() -> bool:
     return "CI" in os.environ or os.environ.get("GAN_SMOKE", "") not in ("", "0")
 
 
+_STDERR_FILTER = []
+
+
+def quiet_tensorflow(tf) -> None:
+    """Keep what a reader cannot act on out of the notebook: TensorFlow's C++ notices on standard error
+    (the oneDNN ``E0000`` line at the first step, :func:`gan_helpers._quiet.filter_stderr`, once per kernel)
+    and its Python warnings about ``tf.function`` retracing (the logger at ERROR). Errors still show."""
+    if not _STDERR_FILTER:
+        from gan_helpers._quiet import filter_stderr
+
+        _STDERR_FILTER.append(filter_stderr())
+    tf.get_logger().setLevel("ERROR")
+
+
 def setup(seed: int = 42, quiet: bool = False) -> bool:
     """Check versions, seed every generator, set plot defaults; return the smoke flag."""
     from gan_helpers._quiet import import_tensorflow
@@ -24,6 +38,8 @@ def setup(seed: int = 42, quiet: bool = False) -> bool:
     import keras
     import matplotlib as mpl
     import numpy as np
+
+    quiet_tensorflow(tf)
 
     assert sys.version_info >= (3, 11), "Python 3.11 or newer is required"
     assert keras.__version__.startswith("3."), f"Keras 3 is required, found {keras.__version__}"

@@ -334,6 +334,23 @@ def test_train_and_evaluate_check_paths_without_importing_tensorflow(tmp_path):
     assert result.stderr.count("error: ") == 3 and "does not exist" in result.stderr
 
 
+def test_a_notebooks_setup_filters_tensorflow_noise_and_keeps_errors():
+    code = ("import os, sys\n"
+            "from gan_helpers.notebook import setup\n"
+            "setup(quiet=True)\n"
+            "import tensorflow as tf\n"
+            "os.write(2, b'W0000 00:00:1 1 loop_optimizer.cc:934] Skipping loop optimization for Merge node with "
+            "control input: cond/branch_executed/_25\\n')\n"
+            "os.write(2, b'a real problem\\n')\n"
+            "tf.get_logger().warning('5 out of the last 5 calls triggered tf.function retracing')\n"
+            "tf.get_logger().error('an error')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    stderr = result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert "Merge node" not in stderr and "retracing" not in stderr
+    assert "a real problem\n" in stderr and "an error" in stderr
+
+
 def test_tensorflow_noise_is_filtered_and_everything_else_passes():
     code = ("import os, sys\n"
             "from gan_helpers._quiet import filter_stderr\n"
