@@ -43,11 +43,17 @@ def interpolate(a, b, t: float, mode: str = "spherical"):
     return slerp(a, b, t) if mode == "spherical" else lerp(a, b, t)
 
 
-def principal_directions(generator, num: int = 8, samples: int = 1024, seed: int = 0) -> np.ndarray:
+def principal_directions(generator, num: int = 8, samples: int = 1024, seed: int = 0,
+                         progress: bool = True) -> np.ndarray:
     """``num`` unit latent directions, ordered by how much of the output variance they carry."""
+    from tqdm.auto import tqdm
+
     dim = sampling.latent_dim(generator)
     z = np.random.default_rng(seed).normal(size=(samples, dim)).astype(np.float32)
-    images = np.asarray(generator.predict(z, batch_size=256, verbose=0), np.float32).reshape(samples, -1)
+    batches = tqdm(range(0, samples, 256), desc="the sliders' directions (once per generator)", unit="batch",
+                   disable=not progress, leave=False)
+    images = np.concatenate([np.asarray(generator.predict(z[i:i + 256], batch_size=256, verbose=0), np.float32)
+                             for i in batches]).reshape(samples, -1)
     images -= images.mean(axis=0)
     # Principal components of the images, via the small Gram matrix.
     _, _, components = np.linalg.svd(images, full_matrices=False)
@@ -125,13 +131,14 @@ class LatentExplorer:
         self.other = self._new_vector()
         self.render_ms: list[float] = []
 
+        wide = {"layout": widgets.Layout(width="460px"), "style": {"description_width": "90px"}}
         self.sliders = [widgets.FloatSlider(value=0.0, min=-strength, max=strength, step=0.1,
                                             description=f"direction {i + 1}", continuous_update=False,
-                                            readout_format=".1f") for i in range(num_directions)]
+                                            readout_format=".1f", **wide) for i in range(num_directions)]
         self.new_face = widgets.Button(description="new face", icon="refresh")
         self.new_target = widgets.Button(description="new second face")
         self.mix = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="to 2nd face",
-                                       continuous_update=False)
+                                       continuous_update=False, **wide)
         self.mode = widgets.ToggleButtons(options=["spherical", "linear"], value="spherical", description="path")
         self.reset = widgets.Button(description="reset sliders")
         side = f"{int(self.generator.output_shape[1]) * upscale}px"
@@ -148,6 +155,13 @@ class LatentExplorer:
                                  self.status])
         self.widget = widgets.HBox([self.picture, controls], layout=widgets.Layout(align_items="flex-start"))
         self.update()
+
+    def preview(self):
+        """The face shown now, as a still picture (``IPython.display.Image``): what a reader of a saved
+        notebook sees where the sliders need a running kernel."""
+        from IPython.display import Image
+
+        return Image(data=_png(self.image, self.upscale), format="png")
 
     # -- state ------------------------------------------------------------------
 

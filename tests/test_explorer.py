@@ -72,3 +72,14 @@ def test_slerp_and_lerp():
 def test_strip_shapes(ui):
     assert ui.strip(steps=5).shape == (5, 32, 32, 3)
     assert ui.strip(steps=4, slider=0).shape == (4, 32, 32, 3)
+
+
+def test_the_still_preview_is_the_face_shown_and_the_sliders_are_wide(ui):
+    import io
+
+    from PIL import Image
+
+    picture = np.asarray(Image.open(io.BytesIO(ui.preview().data)))
+    assert picture.shape == (32 * ui.upscale, 32 * ui.upscale, 3)
+    np.testing.assert_array_equal(picture[::ui.upscale, ::ui.upscale], ui.image)
+    assert all(s.layout.width == "460px" for s in [*ui.sliders, ui.mix])
