@@ -312,7 +312,8 @@ def success_curves(trained: dict, key: str = "g_success", title: str = "", windo
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 3.2))
     for name, run in trained.items():
-        ax.plot(smooth([s[key] for s in run.steps], window), label=name)
+        values = smooth([s[key] for s in run.steps], window)
+        ax.plot(values, label=f"{name} ({len(values)} steps)", marker="o" if len(values) < 30 else None)
     ax.set(xlabel="step", ylabel=f"{key.replace('_', ' ')} (moving average)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
