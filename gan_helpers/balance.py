@@ -62,7 +62,7 @@ def never_both_skipped(train_d, train_g):
 
 
 class MarginRule(BalanceRule):
-    """The blog's rule on D's cross-entropies (see the module docstring)."""
+    """The blog's rule on D's cross-entropies (section 2 of notebook 03)."""
 
     name = "margin"
 

@@ -32,7 +32,9 @@ that states the contract and hints. In the release each region becomes::
 
 numbered by notebook and in order, the ``#| export`` line is dropped, and
 the check in the next cell says "not written yet" until the student writes
-the body.
+the body. Cells meant for instructors and maintainers only (metadata
+``workbook.instructor_only``: where a cell is exported to, what the
+repository's copy holds) are left out of the release.
 The outputs and execution counts of the cells whose solution was removed
 are cleared (they showed the solution at work); every other cell, output
 and metadata field is kept as it is.
@@ -113,6 +115,11 @@ def clear_solution_regions(source: str, stub=CODE_STUB, where: str = "a cell", e
     return "\n".join(out), regions
 
 
+def instructor_only(cell) -> bool:
+    """Whether a cell is for instructors and maintainers only (left out of the release)."""
+    return bool(cell.get("metadata", {}).get("workbook", {}).get("instructor_only"))
+
+
 def student_notebook(notebook, number: str = "00"):
     """A copy of an nbformat notebook without solutions; returns ``(notebook, solutions removed)``.
 
@@ -123,6 +130,7 @@ def student_notebook(notebook, number: str = "00"):
     import itertools
 
     notebook = copy.deepcopy(notebook)
+    notebook.cells = [cell for cell in notebook.cells if not instructor_only(cell)]
     total, core = 0, (f"{number}.{k}" for k in itertools.count(1))
     for index, cell in enumerate(notebook.cells):
         stub = CODE_STUB if cell.cell_type == "code" else MARKDOWN_STUB

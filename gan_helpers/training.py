@@ -103,7 +103,7 @@ def train_step(self, real_images):
        ``self.g_optimizer`` only if ``train_g``: with ``tf.cond``, so that a skipped network's
        weights *and* its optimizer's state stay exactly as they were (a zero gradient would still
        move RMSProp's average and step counter);
-    5. count the skipped turns: add 1 to ``self.d_skips`` / ``self.g_skips`` (int64 variables);
+    5. count the skipped turns in ``self.d_skips`` / ``self.g_skips`` (int64 variables);
     6. ``return self.record(values)``, ``values`` being the score plus ``g_success``
        (1 - ``d_fake_success``: measured on the fakes D just judged) and ``d_updated`` /
        ``g_updated`` (1.0 when the network trained, 0.0 when it skipped).

@@ -136,3 +136,64 @@ def test_train_step_says_what_is_wrong(old, new, message):
 def test_wgan_checks_say_what_is_wrong(check, function, old, new, message):
     with pytest.raises(AssertionError, match=message):
         check(variant(function, old, new))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("layers.SpatialDropout2D(conv_dropout,", "layers.Dropout(conv_dropout,", "SpatialDropout2D"),
+    ("    if image_size % (2 ** len(widths)):\n", "    if False:\n", "ValueError"),
+    ("layers.Dropout(dense_dropout,", "layers.Dropout(conv_dropout,", "dense dropout rates"),
+])
+def test_discriminator_builder_catches_what_a_new_student_tried(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.discriminator_builder(variant(models.build_discriminator, old, new))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("batch_norm_momentum: float = 0.9", "batch_norm_momentum: float = 0.99", "momenta"),
+    ("layers.Dropout(dropout,", "layers.Dropout(0.1,", "dropout=0.25"),
+    ("    if latent_dim < 1:\n", "    if False:\n", "latent_dim=0"),
+])
+def test_generator_builder_catches_what_a_new_student_tried(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.generator_builder(variant(models.build_generator, old, new))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('d_loss = score["err_real"] + score["err_fake"]', 'd_loss = -(score["err_real"] + score["err_fake"])',
+     "D trained but its loss did not fall"),
+    ('"d_updated": tf.cast(train_d, tf.float32)', '"d_updated": train_d', "boolean tensor"),
+])
+def test_train_step_catches_what_a_new_student_tried(old, new, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.train_step(training.score_batch, variant(training.train_step, old, new))
+
+
+def test_score_batch_catches_networks_in_inference_mode():
+    with pytest.raises(AssertionError, match="training=True"):
+        checks.score_batch(variant(training.score_batch, "fakes = self.generator(noise, training=True)",
+                                   "fakes = self.generator(noise, training=False)"))
+
+
+def test_the_penalty_check_catches_one_weight_for_the_whole_batch():
+    shared = variant(wgan.penalty, "alpha = keras.random.uniform((batch,) + (1,) * (len(real.shape) - 1),",
+                     "alpha = keras.random.uniform((1,) + (1,) * (len(real.shape) - 1),")
+    with pytest.raises(AssertionError, match="one weight for the whole batch"):
+        checks.wgan_penalty(shared)
+
+
+def test_the_generator_step_check_catches_a_critic_in_inference_mode():
+    with pytest.raises(AssertionError, match="training=True"):
+        checks.generator_step(variant(wgan.generator_step, "self.critic(self.generator(noise, training=True), training=True)",
+                                      "self.critic(self.generator(noise, training=True), training=False)"))
+
+
+def test_train_step_catches_a_generator_that_maximises_its_loss():
+    text = textwrap.dedent(inspect.getsource(training.train_step))
+    text = text.replace('d_loss = score["err_real"] + score["err_fake"]',
+                        'd_loss = score["err_real"] + score["err_fake"]\n        g_loss = -score["err_gen"]')
+    text = text.replace('update(self.g_optimizer, g_tape, score["err_gen"], g_vars)',
+                        'update(self.g_optimizer, g_tape, g_loss, g_vars)')
+    namespace = dict(training.__dict__)
+    exec(text, namespace)
+    with pytest.raises(AssertionError, match="G trained but its loss err_gen did not fall"):
+        checks.train_step(training.score_batch, namespace["train_step"])

@@ -316,6 +316,30 @@ def discriminator_builder(build) -> None:
     if any(rate != 0 for rate in rates.values()):
         _fail(f"{name}(conv_dropout=0.0, dense_dropout=0.0) still has dropout rates {rates}: pass conv_dropout "
               "to the blocks' dropout and dense_dropout to the dense layers' dropout.")
+    other = _call(build, name, image_size=32, conv_dropout=0.1, dense_dropout=0.3, dense_units=(64, 32))
+    spatial = [type(layer).__name__ for layer in other.layers if type(layer).__name__.endswith("Dropout2D")]
+    if len(spatial) != 3:
+        _fail(f"{name}'s blocks use {len(spatial)} SpatialDropout2D layers, expected one per block: the blog drops "
+              "whole feature maps (SpatialDropout2D), not single values (Dropout).")
+    block_rates = [layer.rate for layer in other.layers if type(layer).__name__ == "SpatialDropout2D"]
+    dense_rates = [layer.rate for layer in other.layers if type(layer).__name__ == "Dropout"]
+    units = [layer.units for layer in other.layers if type(layer).__name__ == "Dense"]
+    if block_rates != [0.1] * 3 or dense_rates != [0.3, 0.3]:
+        _fail(f"{name}(conv_dropout=0.1, dense_dropout=0.3, dense_units=(64, 32)) has block dropout rates "
+              f"{block_rates} and dense dropout rates {dense_rates}; expected [0.1, 0.1, 0.1] and [0.3, 0.3].")
+    if units != [64, 32, 1]:
+        _fail(f"{name}(dense_units=(64, 32)) has Dense layers of {units} units; expected [64, 32, 1]: one Dense -> "
+              "ReLU -> Dropout per entry of dense_units, then the logit.")
+    for kwargs, what in (({"image_size": 60}, "an image_size that 2 ** len(widths) = 8 does not divide"),
+                         ({"conv_dropout": 1.5}, "a dropout rate of 1.5"), ({"dense_dropout": -0.1}, "a rate of -0.1")):
+        try:
+            build(**kwargs)
+        except ValueError:
+            continue
+        except NotImplementedError:
+            raise
+        _fail(f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) built a model; {what} should raise "
+              "ValueError with a message that says which values work (the docstring's Raises).")
     faces = synthetic_faces(16, 32)
     from gan_helpers.fakes import make_fakes
 

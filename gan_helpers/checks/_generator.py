@@ -140,6 +140,25 @@ def generator_builder(build) -> None:
               f"({', '.join(f'{k} {v:,}' for k, v in got.items())}); the exercise's G has "
               f"{sum(parts.values()):,} ({', '.join(f'{k} {v:,}' for k, v in parts.items())}). Is the first small "
               "image 6x6 with 2 * widths[0] = 256 channels (generator_start_size), and are the widths 128, 64, 32?")
+    momenta = {layer.name: layer.momentum for layer in model.layers if type(layer).__name__ == "BatchNormalization"}
+    if not momenta or any(abs(m - 0.9) > 1e-9 for m in momenta.values()):
+        _fail(f"{name}()'s batch norm momenta are {momenta}; expected 0.9 each (batch_norm_momentum): Keras' 0.99 "
+              "makes the moving statistics that sampling uses lag far behind the batches of a short training.")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    if kinds[kinds.index("Dense"):kinds.index("Dense") + 3] != ["Dense", "ReLU", "BatchNormalization"]:
+        _fail(f"{name}()'s first layers after the input are {kinds[1:5]}; expected Dense -> ReLU -> "
+              "BatchNormalization -> Reshape (the small image), as the docstring says.")
+    rates = [layer.rate for layer in _call(build, name, dropout=0.25).layers if type(layer).__name__ == "Dropout"]
+    if rates != [0.25] * 3:
+        _fail(f"{name}(dropout=0.25) has dropout rates {rates}; expected [0.25, 0.25, 0.25], one per block.")
+    for kwargs, what in (({"latent_dim": 0}, "latent_dim=0"), ({"dropout": 1.0}, "dropout=1.0"),
+                         ({"image_size": 63}, "image_size=63, which no start size reaches")):
+        try:
+            build(**kwargs)
+        except ValueError:
+            continue
+        _fail(f"{name}({what}) built a model; it should raise ValueError with a message that says what works "
+              "(the docstring's Raises).")
     small = _call(build, name, latent_dim=16, image_size=32, unpooling="zeros", batch_norm=False)
     with _quiet():
         generator(small, 32, latent_dim=16, order=GENERATOR_BLOCK[:-1])

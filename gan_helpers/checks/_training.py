@@ -43,11 +43,24 @@ def _softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def _mode_shift(shift: float):
+    """A layer that adds ``shift`` in inference mode and nothing in training mode: a network called with
+    the wrong ``training`` flag gives other numbers than the check computes."""
+    keras = _keras()
+
+    class ModeShift(keras.layers.Layer):
+        def call(self, x, training=None):
+            return x if training else x + shift
+
+    return ModeShift()
+
+
 def _tiny_models(scale: float, g_bias: float, batch_norm: bool = False, latent_dim: int = 4, size: int = 4):
     keras = _keras()
     noise = keras.Input((latent_dim,))
     x = keras.layers.Dense(size * size * 3, kernel_initializer="zeros",
                            bias_initializer=keras.initializers.Constant(g_bias))(noise)
+    x = _mode_shift(3.0)(x)
     x = keras.layers.Activation("tanh")(keras.layers.Reshape((size, size, 3))(x))
     generator = keras.Model(noise, x, name="check_generator")
     image = keras.Input((size, size, 3))
@@ -55,7 +68,7 @@ def _tiny_models(scale: float, g_bias: float, batch_norm: bool = False, latent_d
     if batch_norm:
         y = keras.layers.BatchNormalization(center=False, scale=False)(y)
     y = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(scale / 3), bias_initializer="zeros")(y)
-    return generator, keras.Model(image, y, name="check_discriminator")
+    return generator, keras.Model(image, _mode_shift(2.0)(y), name="check_discriminator")
 
 
 def _real_batch(low: float, high: float, batch: int = 16, size: int = 4, seed: int = 0) -> np.ndarray:
@@ -106,7 +119,8 @@ def _compare(got: dict, expected: dict, what: str, name: str) -> None:
         elif key == "d_fake_success" and abs(value - (1 - expected[key])) <= 1e-4:
             hint = " That is the fraction called real; a fake counts as D's success when its logit is < 0."
         _fail(f"On the batch '{what}' {name} gives {key} = {value:.5f}, expected {expected[key]:.5f}, computed from "
-              f"D's logits on the same batch ({SCORE_NAMES[key]}).{hint}")
+              f"D's logits on the same batch ({SCORE_NAMES[key]}).{hint} (Both networks run in training mode in a "
+              "training step: training=True.)")
 
 
 def score_batch(fn) -> None:
@@ -174,7 +188,21 @@ def train_step(score_batch, step) -> None:
         d_before = _state(gan.discriminator.trainable_variables) + _state(gan.d_optimizer.variables)
         g_before = _state(gan.generator.trainable_variables) + _state(gan.g_optimizer.variables)
         seed_before = np.array(gan.noise_seed.state.numpy())
-        result = _call(tf.function(gan.train_step), "train_step", tf.constant(batch))
+        try:
+            result = _call(tf.function(gan.train_step), "train_step", tf.constant(batch))
+        except ValueError as error:
+            text = str(error)
+            if "No gradients provided" in text:
+                _fail("train_step: the optimizer got no gradients. Compute the losses inside the GradientTapes "
+                      "(call score_batch within `with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:`), "
+                      "and take each network's gradient of its own loss.")
+            if "dtype" in text and "bool" in text:
+                _fail("train_step: a value you record is a boolean tensor; the monitor records numbers. Cast it: "
+                      "tf.cast(train_d, tf.float32).")
+            if "Unknown variable" in text:
+                _fail("train_step: an optimizer was given another network's variables. self.d_optimizer updates "
+                      "D's trainable variables only, self.g_optimizer G's.")
+            raise
         if not isinstance(result, dict):
             _fail(f"train_step returned a {type(result).__name__}; end it with `return self.record(values)`, "
                   "values being score_batch's dict plus g_success, d_updated and g_updated.")
@@ -206,11 +234,23 @@ def train_step(score_batch, step) -> None:
                       "RMSProp's average and its step counter.")
             if int(counter.numpy()) != (0 if should_train else 1):
                 _fail(f"On the batch '{what}' self.{'d' if network == 'D' else 'g'}_skips is {int(counter.numpy())}, "
-                      f"expected {0 if should_train else 1}: add 1 when {network} skips its turn "
-                      "(assign_add(tf.cast(tf.logical_not(train), tf.int64))).")
+                      f"expected {0 if should_train else 1}: add 1 to it in each step where {network} skips its turn.")
             if flag != float(should_train):
                 _fail(f"On the batch '{what}' {network.lower()}_updated = {flag}, expected {float(should_train)} "
                       f"(1.0 when {network} trained in this step).")
+        after = _expected_scores(gan.discriminator(batch, training=True),
+                                 np.repeat(np.asarray(gan.discriminator(gan.generator(np.zeros((1, 4), np.float32),
+                                                                                      training=True),
+                                                                       training=True)), 16))
+        if train_d and after["err_real"] + after["err_fake"] >= expected["err_real"] + expected["err_fake"] - 1e-6:
+            _fail(f"On the batch '{what}' D trained but its loss did not fall on the same batch "
+                  f"({expected['err_real'] + expected['err_fake']:.4f} -> {after['err_real'] + after['err_fake']:.4f}): "
+                  "D minimises err_real + err_fake (check the sign, and that D's tape sees D's loss).")
+        if train_g and not train_d:
+            # D did not move, so G's loss before and after is measured by the same D.
+            if after["err_gen"] >= expected["err_gen"] - 1e-6:
+                _fail(f"On the batch '{what}' G trained but its loss err_gen did not fall ({expected['err_gen']:.4f} -> "
+                      f"{after['err_gen']:.4f}): G minimises err_gen (check the sign, and that G's tape sees G's loss).")
         if np.array_equal(seed_before, gan.noise_seed.state.numpy()):
             _fail("train_step did not draw its noise from self.noise_seed. Draw it with "
                   "keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed): the seed generator's "

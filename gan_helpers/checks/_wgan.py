@@ -255,6 +255,18 @@ def wgan_penalty(method) -> None:
     if np.array_equal(before, seed.state.numpy()):
         _fail("With alpha=None the penalty did not draw its weights from self.noise_seed: use "
               "keras.random.uniform(..., seed=self.noise_seed), so that a resumed run draws the same ones.")
+    # One weight per image: for f(x) = ||x||^2 / 2, real = 0 and a fake of norm 2, each image's gradient norm is
+    # 2 * alpha_i, so over 4,000 images the penalty is close to E[(2 alpha - 1)^2] = 1/3 for uniform alpha;
+    # one alpha shared by the batch gives (2 alpha - 1)^2 for a single draw instead.
+    shape = (2, 2, 1)
+    fake = np.full((4000,) + shape, 1.0, np.float32)  # norm 2 per image
+    values = [_as_float(_call(method, "penalty", _namespace(critic=_quadratic_critic(shape),
+                                                            noise_seed=keras.random.SeedGenerator(s)),
+                              tf.zeros_like(fake), tf.constant(fake), None), "The penalty") for s in (1, 2)]
+    if any(abs(v - 1 / 3) > 0.03 for v in values):
+        _fail(f"With alpha=None, over 4,000 images the penalty of f(x) = ||x||^2 / 2 between 0 and images of norm 2 "
+              f"is {values[0]:.3f} and {values[1]:.3f} for two seeds, expected about 1/3 each (one uniform weight "
+              "per image): draw alpha with shape (batch, 1, 1, 1), not one weight for the whole batch.")
     _ok("penalty: the closed forms right, and alpha=None draws one weight per image from self.noise_seed.")
 
 
@@ -274,9 +286,10 @@ def _tiny_wgan(method_name, method, clip_value=None, gradient_penalty=10.0, lear
 
 def _critic_objective(model, real, fake, alpha, gradient_penalty) -> tuple[float, float, float]:
     """(mean f(real), mean f(fake), penalty) of a critic f(x) = w . mean(x) + b, its gradient known."""
-    f_real = float(np.mean(model.critic(real)))
-    f_fake = float(np.mean(model.critic(fake)))
-    kernel = np.asarray(model.critic.layers[-1].kernel.numpy()).ravel()
+    f_real = float(np.mean(model.critic(real, training=True)))
+    f_fake = float(np.mean(model.critic(fake, training=True)))
+    dense = [layer for layer in model.critic.layers if hasattr(layer, "kernel")][-1]
+    kernel = np.asarray(dense.kernel.numpy()).ravel()
     pixels = real.shape[1] * real.shape[2]
     norm = np.linalg.norm(kernel) / pixels * math.sqrt(pixels)  # each pixel's gradient is w / pixels
     return f_real, f_fake, float((norm - 1) ** 2) if gradient_penalty else 0.0
@@ -309,8 +322,9 @@ def critic_step(method) -> None:
     except (TypeError, ValueError):
         _fail(f"critic_step returned {result!r}; return four values: loss_d, loss_d_real, loss_d_fake, penalty.")
     for name, got, expected, what in (
-            ("loss_d_real", loss_d_real, f_real, "the mean critic score of the real images"),
-            ("loss_d_fake", loss_d_fake, f_fake, "the mean critic score of the fakes G(noise)"),
+            ("loss_d_real", loss_d_real, f_real, "the mean critic score (training=True) of the real images"),
+            ("loss_d_fake", loss_d_fake, f_fake, "the mean critic score (training=True) of the fakes G(noise, "
+                                                 "training=True)"),
             ("loss_d", loss_d, f_real - f_fake, "loss_d_real - loss_d_fake (the reference's signs)"),
             ("penalty", got_penalty, pen, "self.penalty(real, fake, alpha)")):
         if not math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-4):
@@ -352,18 +366,18 @@ def generator_step(method) -> None:
     noise = np.random.default_rng(4).normal(size=(8, 4)).astype(np.float32)
     model = _tiny_wgan("generator_step", method, learning_rate=1e-2)
     model.critic_steps.assign(5)
-    score = float(np.mean(model.critic(model.generator(noise, training=True))))
+    score = float(np.mean(model.critic(model.generator(noise, training=True), training=True)))
     c_before = [np.array(v.numpy()) for v in model.critic.trainable_variables]
     result = _call(tf.function(model.generator_step), "generator_step", tf.constant(noise), 1.0)
     loss_g = _as_float(result, "Loss_G")
     if not math.isclose(loss_g, score, rel_tol=1e-4, abs_tol=1e-4):
         hint = " The sign is the other way round." if math.isclose(loss_g, -score, rel_tol=1e-4) else ""
         _fail(f"generator_step returned Loss_G = {loss_g:.5f}, expected {score:.5f}: the mean critic score of "
-              f"G(noise), before the update.{hint}")
+              f"G(noise), both in training mode (training=True), before the update.{hint}")
     if any(not np.array_equal(a, v.numpy()) for a, v in zip(c_before, model.critic.trainable_variables)):
         _fail("generator_step changed the critic's weights: take the gradient with respect to "
               "self.generator.trainable_variables only.")
-    after = float(np.mean(model.critic(model.generator(noise, training=True))))
+    after = float(np.mean(model.critic(model.generator(noise, training=True), training=True)))
     if after >= score:
         _fail(f"One generator step raised Loss_G on the same noise ({score:.4f} -> {after:.4f}). G minimises "
               "mean f(G(noise)) (the reference's errG.backward(one)): check the sign.")
