@@ -87,3 +87,53 @@ def save_fig(name: str, fig=None, tight_layout: bool = True, resolution: int = 1
         fig.tight_layout()
     fig.savefig(path, dpi=resolution)
     return path
+
+
+#: The note that replaces a figure of LFW photographs in a committed notebook.
+PHOTO_NOTE = "[A figure of LFW photographs was here: run this cell to see the faces. LFW images stay out of git.]\n"
+
+
+def shows_lfw_photos(cell) -> bool:
+    """Whether a cell is marked as drawing LFW photographs or crops of them (metadata ``workbook.shows_lfw``)."""
+    return bool(cell.get("metadata", {}).get("workbook", {}).get("shows_lfw"))
+
+
+def strip_lfw_photos(path) -> int:
+    """Remove the pictures from the outputs of a notebook's cells marked :func:`shows_lfw_photos`, in place.
+
+    Printed text stays; each picture becomes one line of :data:`PHOTO_NOTE`. Run it on a notebook's real-mode
+    run before committing it (``python -m gan_helpers.notebook --strip-photos notebooks/00_data.ipynb``).
+    Returns the number of pictures removed.
+    """
+    import nbformat
+
+    from gan_helpers import files
+
+    notebook = nbformat.read(path, as_version=4)
+    removed = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not shows_lfw_photos(cell):
+            continue
+        outputs = []
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if any(key.startswith("image/") for key in data):
+                removed += 1
+                if not any(o.get("text") == PHOTO_NOTE for o in outputs):
+                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text=PHOTO_NOTE))
+            else:
+                outputs.append(output)
+        cell.outputs = outputs
+    with files.atomic_path(Path(path)) as tmp:
+        nbformat.write(notebook, tmp)
+    return removed
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gan_helpers.notebook")
+    parser.add_argument("--strip-photos", nargs="+", metavar="NOTEBOOK", required=True,
+                        help="remove the pictures of the cells marked as showing LFW photographs")
+    for notebook_path in parser.parse_args().strip_photos:
+        print(f"{notebook_path}: {strip_lfw_photos(notebook_path)} picture(s) of LFW removed")

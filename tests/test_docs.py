@@ -53,3 +53,47 @@ def test_every_relative_link_leads_to_a_file(document):
     broken = [link for link in links if not link.startswith(("http://", "https://", "mailto:"))
               and not (document.parent / link).exists()]
     assert not broken, f"{document.name}: {broken}"
+
+
+PHOTO_CALLS = ("read_image", "faces.images", "show_grid", "imshow", "plot_feature_maps")
+
+
+@pytest.mark.parametrize("name", ["00_data", "01_discriminator"])
+def test_no_committed_output_of_00_and_01_shows_an_lfw_photograph(name):
+    """Every cell that draws faces from LFW is marked, and no marked cell keeps a picture in its outputs;
+    a picture may come only from a cell that draws none of them (curves, tables)."""
+    import nbformat
+
+    from gan_helpers.notebook import PHOTO_NOTE, shows_lfw_photos
+
+    notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert any(shows_lfw_photos(cell) for cell in code)
+    for cell in code:
+        pictures = [o for o in cell.get("outputs", []) if any(k.startswith("image/") for k in o.get("data", {}))]
+        if shows_lfw_photos(cell):
+            assert not pictures, cell.source[:80]
+        elif pictures:
+            assert not any(call in cell.source for call in PHOTO_CALLS), f"unmarked cell draws faces: {cell.source[:80]}"
+    notes = sum(o.get("text") == PHOTO_NOTE for cell in code for o in cell.get("outputs", []))
+    outputs = sum(len(cell.get("outputs", [])) for cell in code)
+    assert notes or not outputs  # committed with outputs: the photographs' places are marked
+
+
+def test_stripping_keeps_the_text_and_replaces_each_picture(tmp_path):
+    import nbformat
+
+    from gan_helpers.notebook import PHOTO_NOTE, strip_lfw_photos
+
+    notebook = nbformat.v4.new_notebook()
+    photo = nbformat.v4.new_code_cell("show faces", metadata={"workbook": {"shows_lfw": True}}, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="13,233 faces\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})])
+    curve = nbformat.v4.new_code_cell("plot curves", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})])
+    notebook.cells = [photo, curve]
+    nbformat.write(notebook, tmp_path / "n.ipynb")
+    assert strip_lfw_photos(tmp_path / "n.ipynb") == 1
+    after = nbformat.read(tmp_path / "n.ipynb", as_version=4)
+    assert [o.get("text") for o in after.cells[0].outputs] == ["13,233 faces\n", PHOTO_NOTE]
+    assert after.cells[1].outputs == curve.outputs
