@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import warnings
 from pathlib import Path
 
 #: Where notebooks save their figures (git-ignored), as in handson-ml3.
@@ -22,12 +23,20 @@ _STDERR_FILTER = []
 def quiet_tensorflow(tf) -> None:
     """Keep what a reader cannot act on out of the notebook: TensorFlow's C++ notices on standard error
     (the oneDNN ``E0000`` line at the first step, :func:`gan_helpers._quiet.filter_stderr`, once per kernel)
-    and its Python warnings about ``tf.function`` retracing (the logger at ERROR). Errors still show."""
+    and its Python warnings about ``tf.function`` retracing (the logger at ERROR); other warnings show without
+    the path of the file that raised them. Errors still show."""
     if not _STDERR_FILTER:
         from gan_helpers._quiet import filter_stderr
 
         _STDERR_FILTER.append(filter_stderr())
     tf.get_logger().setLevel("ERROR")
+    warnings.formatwarning = _short_warning
+
+
+def _short_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as the reader needs it, ``UserWarning: message``: without the path of the file that raised
+    it (a path of the machine that ran the notebook) or its source line."""
+    return f"{category.__name__}: {message}\n"
 
 
 def setup(seed: int = 42, quiet: bool = False) -> bool:

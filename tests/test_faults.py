@@ -343,12 +343,14 @@ def test_a_notebooks_setup_filters_tensorflow_noise_and_keeps_errors():
             "control input: cond/branch_executed/_25\\n')\n"
             "os.write(2, b'a real problem\\n')\n"
             "tf.get_logger().warning('5 out of the last 5 calls triggered tf.function retracing')\n"
-            "tf.get_logger().error('an error')\n")
+            "tf.get_logger().error('an error')\n"
+            "import warnings; warnings.warn('Possible mode collapse: spread 0.01')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     stderr = result.stderr.decode()
     assert result.returncode == 0, stderr
     assert "Merge node" not in stderr and "retracing" not in stderr
     assert "a real problem\n" in stderr and "an error" in stderr
+    assert "UserWarning: Possible mode collapse: spread 0.01\n" in stderr and ".py:" not in stderr
 
 
 def test_tensorflow_noise_is_filtered_and_everything_else_passes():
