@@ -99,6 +99,17 @@ def _png(image: np.ndarray, upscale: int) -> bytes:
     return buffer.getvalue()
 
 
+def _explorer_box(widgets):
+    """An ``HBox`` whose text form (what a notebook shows where the widget cannot be drawn, e.g. a saved
+    notebook opened without a kernel) says what it is instead of listing its children."""
+
+    class ExplorerBox(widgets.HBox):
+        def __repr__(self):
+            return "[The latent explorer: run the cell to use its sliders. Its face is shown below.]"
+
+    return ExplorerBox
+
+
 class LatentExplorer:
     """Sliders over a generator's latent space.
 
@@ -153,7 +164,7 @@ class LatentExplorer:
                                  widgets.HBox([self.new_face, self.reset]),
                                  widgets.HTML("<b>Interpolation</b>"), self.mix, self.mode, self.new_target,
                                  self.status])
-        self.widget = widgets.HBox([self.picture, controls], layout=widgets.Layout(align_items="flex-start"))
+        self.widget = _explorer_box(widgets)([self.picture, controls], layout=widgets.Layout(align_items="flex-start"))
         self.update()
 
     def preview(self):

@@ -83,3 +83,6 @@ def test_the_still_preview_is_the_face_shown_and_the_sliders_are_wide(ui):
     assert picture.shape == (32 * ui.upscale, 32 * ui.upscale, 3)
     np.testing.assert_array_equal(picture[::ui.upscale, ::ui.upscale], ui.image)
     assert all(s.layout.width == "460px" for s in [*ui.sliders, ui.mix])
+    # A saved notebook opened without a kernel shows the widget's text form: a sentence, not its children.
+    text = ui.widget._repr_mimebundle_()["text/plain"]
+    assert text.startswith("[The latent explorer") and "children" not in text
