@@ -73,3 +73,14 @@ def _call(fn, name: str, *args, **kwargs):
                   "tf.logical_and / tf.logical_or / tf.logical_not for booleans, tf.where to choose values, "
                   "and tf.cond to run one branch or the other.")
         raise
+
+
+def _refuses(build, name: str, cases) -> None:
+    """Each ``(kwargs, what)`` of ``cases`` must make ``build(**kwargs)`` raise ValueError (a docstring's Raises)."""
+    for kwargs, what in cases:
+        try:
+            build(**kwargs)
+        except ValueError:
+            continue
+        _fail(f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) built a model; {what} should raise "
+              "ValueError with a message that says which values work (the docstring's Raises).")
