@@ -466,6 +466,22 @@ def test_the_collapse_warning_is_a_warning_tests_can_expect(drawn):
         run.train(epochs=2, verbose=0)
 
 
+def test_the_collapse_warning_comes_once_per_run_and_sees_variety_that_was_lost(drawn):
+    run = runs.Run(SMALL, None, images=drawn[:32])
+    run.real_spread = 1e9
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run.train(epochs=2, verbose=0)
+    assert [str(w.message).count("near-constant") for w in caught if "mode collapse" in str(w.message)] == [1]
+    run.real_spread = 0.2
+    assert run._collapse_message(0.049, peak=0.0).startswith("Possible mode collapse: the fixed batch's pixel spread is")
+    lost = run._collapse_message(0.06, peak=0.11)  # a G that learnt 10x faster than D: variety had, then lost
+    assert "fell to 0.060 from 0.110" in lost
+    assert run._collapse_message(0.07, peak=0.11) is None  # not far enough below its own best
+    assert run._collapse_message(0.06, peak=0.09) is None  # never had much more variety (a slow start)
+    assert run._collapse_message(0.11, peak=0.3) is None  # above half of real faces'
+
+
 # -- one writer per run folder ---------------------------------------------------
 
 def test_a_run_folder_has_one_writer_and_a_dead_writer_leaves_it_free(tmp_path):

@@ -302,6 +302,7 @@ def test_step_budget_and_step_snapshots(drawn, tmp_path):
     np.testing.assert_allclose(last(noise).numpy(), run.gan.generator(noise, training=False).numpy(), atol=1e-5)
     early = keras.models.load_model(tmp_path / "steps" / "snapshots" / "generator_2steps.keras")
     assert not np.allclose(early(noise).numpy(), last(noise).numpy(), atol=1e-4)  # taken 3 steps earlier
+    run.collapse_warned = False  # the warning comes once per run; re-armed for the second call
     with expect_collapse():
         run.train(steps=11, verbose=1)  # a total, across the epoch boundary, with the progress bar
     assert len(run.steps) == 11 and run.epoch == 2
@@ -316,6 +317,7 @@ def test_generator_iteration_budget_counts_only_the_steps_that_updated_g(drawn, 
     with expect_collapse():
         run.train(generator_iterations=5, verbose=0)
     assert run.generator_iterations == len(run.steps) == 5  # every step updates G
+    run.collapse_warned = False  # the warning comes once per run; re-armed for the second call
     with expect_collapse():
         run.train(generator_iterations=11, verbose=0)  # a total: 6 more, across the epoch boundary (8 steps/epoch)
     assert run.generator_iterations == len(run.steps) == 11 and run.epoch == 2
@@ -380,6 +382,7 @@ def test_keyboard_interrupt_keeps_models_and_history(drawn, tmp_path, monkeypatc
         raise KeyboardInterrupt
 
     monkeypatch.setattr(run.gan, "fit", interrupt)
+    run.collapse_warned = False  # the warning comes once per run: re-armed, it shows the samples drawn after the interruption
     with expect_collapse():  # the samples drawn after the interruption are checked too
         history = run.train(epochs=3, verbose=0)
     assert len(history) == 1 and run.epoch == 1

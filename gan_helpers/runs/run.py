@@ -44,8 +44,11 @@ from gan_helpers.runs.checkpoints import (CHECKPOINT, PREVIOUS_CHECKPOINT, load_
 from gan_helpers.runs.factory import build
 from gan_helpers.runs.settings import check_budget, default_config, resolved_rates, upgrade_config
 
-#: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces'.
+#: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces' (near-constant samples),
 COLLAPSE_FRACTION = 0.25
+#: or below half of real faces' after falling under this fraction of the highest spread the run's fixed batch had
+#: (variety the run had and lost, as when G learns much faster than D). The warning comes once per Run.
+COLLAPSE_DROP = 0.6
 
 
 class TrainingDiverged(RuntimeError):
@@ -84,6 +87,7 @@ class Run:
         rng = np.random.default_rng(self.config["seed"] + 10_000)
         self.fixed_noise = rng.normal(size=(self.config["num_fixed"], self.config["latent_dim"])).astype(np.float32)
         self.real_spread = None
+        self.collapse_warned = False
         self.resumed = False  # True once the folder's earlier run is continued: its files may be rewritten
         self.interrupted = False  # True after a Ctrl-C (or, on the command line, SIGTERM) stopped the last train()
         self.interruption = None  # the KeyboardInterrupt that did
@@ -374,6 +378,19 @@ class Run:
             message += f" The last good checkpoint (epoch {progress['epoch']}) is kept and restored in memory."
         raise TrainingDiverged(message)
 
+    def _collapse_message(self, spread: float, peak: float) -> str | None:
+        """Why the fixed batch's pixel ``spread`` looks like mode collapse, given its highest earlier ``peak``."""
+        real = self.real_spread
+        if not real:
+            return None
+        if spread < COLLAPSE_FRACTION * real:
+            return (f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, below "
+                    f"{COLLAPSE_FRACTION:.0%} of real faces' {real:.3f} (near-constant samples).")
+        if spread < 0.5 * real and spread < COLLAPSE_DROP * peak:
+            return (f"Possible mode collapse: the fixed batch's pixel spread fell to {spread:.3f} from {peak:.3f} "
+                    f"earlier in this run, below half of real faces' {real:.3f}.")
+        return None
+
     def _end_epoch(self, steps_before, monitor, partial=False, record=True):
         new_steps = self.steps[steps_before:]
         if record and new_steps:
@@ -392,11 +409,14 @@ class Run:
             self.history.append(row)
         self.last_samples = self.sample(self.fixed_noise)
         spread = metrics.pixel_spread(self.last_samples)
+        peak = max((h["fixed_batch_spread"] for h in self.history if "fixed_batch_spread" in h), default=0.0)
         if self.history and record:
             self.history[-1]["fixed_batch_spread"] = spread
-        if self.real_spread and spread < COLLAPSE_FRACTION * self.real_spread:
-            warnings.warn(f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, "
-                          f"below {COLLAPSE_FRACTION:.0%} of real faces' {self.real_spread:.3f}.", stacklevel=3)
+        message = self._collapse_message(spread, peak)
+        if message and not self.collapse_warned:
+            self.collapse_warned = True
+            warnings.warn(message + " The warning comes once per run; history.csv's fixed_batch_spread has every "
+                          "epoch's value.", stacklevel=3)
         if self.writes:
             plots.save_grid(self.last_samples, self.run_dir / "samples" / f"epoch_{self.epoch:03d}.png", columns=8)
             if record:
