@@ -11,7 +11,7 @@ reference's DCGAN_G and DCGAN_D at ngf = ndf = 32, half the reference's 64, so
 that they run about 4x faster on a 2-core CPU), ``lr-half-ema`` and
 ``lr-half-ema-mirror`` (RMSProp 5e-4 for both networks and an averaged
 generator, decay 0.999, without and with mirrored faces; the first is today's
-default spelled out), and ``5x5-wider`` (today's default with 5x5 kernels and
+default spelled out), ``default-float32`` (the default in float32 on every CPU), and ``5x5-wider`` (today's default with 5x5 kernels and
 the wider networks of the independent plain loop). Snapshots of a run with an
 averaged generator are the averaged generator. The equal-minutes comparison of
 GAN, WGAN and WGAN-GP was this script with ``--recipes default wgan wgan-gp``
@@ -58,6 +58,8 @@ DCGAN_32 = {"generator_architecture": "dcgan", "critic": "dcgan", "generator": {
 
 RECIPES = {
     "default": {},  # today's: half the blog's learning rates and an averaged generator (runs.MODEL_DEFAULTS["gan"])
+    # The default computed in float32 wherever it runs (precision "auto" picks bfloat16 on CPUs with bfloat16 units).
+    "default-float32": {"precision": "float32"},
     # The blog's learning rates without an averaged generator (runs.BLOG_RECIPE).
     "old-default": runs.BLOG_RECIPE,
     "blog": {"generator": models.BLOG_GENERATOR, "discriminator": models.BLOG_DISCRIMINATOR, **runs.BLOG_RECIPE},
