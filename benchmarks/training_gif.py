@@ -4,9 +4,9 @@
 
 Reads RUN_DIR/samples/epoch_NNN.png (the 8-column grids that training writes after every epoch) and
 RUN_DIR/history.csv (the step count at each epoch's end), keeps the top-left rows x columns faces of
-each grid so that the file stays small, and writes one labelled frame per epoch up to --upto-step
-(e.g. the step at which the shipped generator was taken). pretrained/generator_training.gif is this
-script's output for the run that made pretrained/generator.keras.
+each grid so that the file stays small, and writes one labelled frame per epoch up to --upto-step.
+Notebook 03's animation of the default recipe is this script's output for the run in BENCHMARKS.md's
+"The shipped recipe in float32, to 5,940 steps" (--rows 2 --columns 6 --upto-step 3960 --duration 300).
 """
 
 import argparse
