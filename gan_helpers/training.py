@@ -67,7 +67,10 @@ def score_batch(self, real_images, noise):
 
     Hints: D outputs logits, so use ``keras.losses.binary_crossentropy(labels, logits,
     from_logits=True)`` and average it with ``tf.reduce_mean``; a fraction is the mean of a
-    boolean cast to float (``tf.cast(logits > 0, tf.float32)``).
+    boolean cast to float (``tf.cast(logits > 0, tf.float32)``). In the compiled step the batch
+    size is a tensor, ``tf.shape(real_images)[0]`` (``real_images.shape[0]`` can be None);
+    slicing with it works as with an int. D's logits are float32 in a bfloat16 run too (the run
+    ends D with a float32 layer), so the losses and fractions need no casts.
     """
     batch_size = tf.shape(real_images)[0]
     bce = keras.losses.binary_crossentropy
@@ -94,7 +97,8 @@ def train_step(self, real_images):
     In order:
 
     1. draw the noise: ``keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)``
-       (the seed generator's state is checkpointed, so a resumed run draws the same noise);
+       with ``batch_size = tf.shape(real_images)[0]`` (the seed generator's state is
+       checkpointed, so a resumed run draws the same noise);
     2. inside two ``tf.GradientTape``s (one per network), ``score = self.score_batch(real_images,
        noise)``; D's loss is ``err_real + err_fake``, G's is ``err_gen``;
     3. ``train_d, train_g = self.balance_rule.decide(err_real, err_fake, d_real_success,
@@ -111,6 +115,8 @@ def train_step(self, real_images):
        ``g_updated`` (1.0 when the network trained, 0.0 when it skipped).
 
     ``real_images`` may arrive as a tuple ``(images,)`` from ``fit``: take its first element.
+    The GAN makes ``self.d_optimizer``, ``self.g_optimizer``, ``self.d_skips`` and
+    ``self.g_skips`` before the first step: the step uses them and creates nothing.
 
     Hints: ``tf.cond(pred, true_fn, false_fn)`` needs both branches to return the same kind of
     value (e.g. ``tf.constant(True)`` and ``tf.constant(False)``); ``tape.gradient(loss, variables)``

@@ -89,6 +89,18 @@ def test_margin_rule_catches_a_hard_coded_margin():
         checks.margin_rule(type("MarginRule", (balance.MarginRule,), {"decide": hard}))
 
 
+def test_the_rule_checks_take_a_class_or_an_instance(capsys):
+    checks.margin_rule(balance.MarginRule())
+    checks.success_rule(balance.SuccessRule)
+    assert capsys.readouterr().out.count("OK: ") == 2
+    hard = variant(balance.MarginRule.decide, "m = self.margin", "m = 0.3")
+    with pytest.raises(AssertionError, match="margin 0.2"):
+        checks.margin_rule(type("MarginRule", (balance.MarginRule,), {"decide": hard})())
+    lenient = variant(balance.SuccessRule.decide, "> self.upper", ">= 0.0")
+    with pytest.raises(AssertionError):
+        checks.success_rule(type("SuccessRule", (balance.SuccessRule,), {"decide": lenient}))
+
+
 def test_never_both_skipped_catches_a_rule_that_lets_both_skip():
     with pytest.raises(AssertionError, match="both would be skipped"):
         checks.never_both_skipped(lambda d, g: (d, g))

@@ -93,7 +93,11 @@ def success_rule(rule) -> None:
     D is too good when it is right on more than 80% of the real faces and of the
     fakes: D skips its turn. G is too good when more than 80% of its fakes pass
     (1 - d_fake_success > 0.8): G skips its turn. If both would be skipped, both train.
+    ``rule`` may also be a ``BalanceRule`` class or instance (``SuccessRule`` or ``SuccessRule()``):
+    then its ``decide`` is checked, called with tensors in a compiled function.
     """
+    if isinstance(rule, type):
+        rule = rule()
     if hasattr(rule, "decide"):
         rule = _compiled_decision(rule, success_rates=True)
     for d_real, d_fake, expected, why in SUCCESS_RULE_CASES:
@@ -253,7 +257,12 @@ def never_both_skipped(fn) -> None:
 
 def margin_rule(rule_class) -> None:
     """Check the core exercise ``MarginRule``: its ``decide`` on the blog's table (margin 0.3) and on the
-    edges of margin 0.2, called with tensors in a compiled function as the training step calls it."""
+    edges of margin 0.2, called with tensors in a compiled function as the training step calls it.
+
+    ``rule_class`` is the class (``MarginRule``); an instance (``MarginRule()``) is checked through its
+    class, since the check builds rules with both margins."""
+    if not isinstance(rule_class, type):
+        rule_class = type(rule_class)
     rule = rule_class()
     with _quiet():
         balance_rule(_compiled_decision(rule))
