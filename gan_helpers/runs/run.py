@@ -46,8 +46,9 @@ from gan_helpers.runs.settings import check_budget, default_config, resolved_rat
 
 #: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces' (near-constant samples),
 COLLAPSE_FRACTION = 0.25
-#: or below half of real faces' after falling under this fraction of the highest spread the run's fixed batch had
-#: (variety the run had and lost, as when G learns much faster than D). The warning comes once per Run.
+#: or below COLLAPSE_LOST of real faces' after falling under COLLAPSE_DROP of the highest spread the run's fixed
+#: batch had (variety the run had and lost, as when G learns much faster than D). The warning comes once per Run.
+COLLAPSE_LOST = 0.5
 COLLAPSE_DROP = 0.6
 
 
@@ -386,9 +387,9 @@ class Run:
         if spread < COLLAPSE_FRACTION * real:
             return (f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, below "
                     f"{COLLAPSE_FRACTION:.0%} of real faces' {real:.3f} (near-constant samples).")
-        if spread < 0.5 * real and spread < COLLAPSE_DROP * peak:
+        if spread < COLLAPSE_LOST * real and spread < COLLAPSE_DROP * peak:
             return (f"Possible mode collapse: the fixed batch's pixel spread fell to {spread:.3f} from {peak:.3f} "
-                    f"earlier in this run, below half of real faces' {real:.3f}.")
+                    f"earlier in this run, below {COLLAPSE_LOST:.0%} of real faces' {real:.3f}.")
         return None
 
     def _end_epoch(self, steps_before, monitor, partial=False, record=True):
