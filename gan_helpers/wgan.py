@@ -124,9 +124,10 @@ def penalty(self, real, fake, alpha=None):
 
     Args:
         real, fake: image batches of the same shape ``(n, S, S, 3)``.
-        alpha: one interpolation weight per image, shape ``(n, 1, 1, 1)`` (as many axes as
-            ``real``); when ``None``, drawn uniformly in [0, 1) with
-            ``keras.random.uniform(shape, seed=self.noise_seed)``.
+        alpha: one interpolation weight per example, with as many axes as ``real``:
+            ``(n,) + (1,) * (len(real.shape) - 1)``, so ``(n, 1, 1, 1)`` for images and
+            ``(n, 1)`` for the 2-D points of section 3b; when ``None``, drawn uniformly in
+            [0, 1) with ``keras.random.uniform(shape, seed=self.noise_seed)``.
 
     Returns:
         a scalar float tensor.

@@ -209,3 +209,78 @@ def test_train_step_catches_a_generator_that_maximises_its_loss():
     exec(text, namespace)
     with pytest.raises(AssertionError, match="G trained but its loss err_gen did not fall"):
         checks.train_step(training.score_batch, namespace["train_step"])
+
+
+# The gaps a second new student found: a mistake caught, a correct alternative accepted, the real cause first.
+
+def test_the_penalty_check_tries_points_of_any_rank():  # 04.3: alpha of the literal shape (n, 1, 1, 1)
+    fixed = variant(wgan.penalty, "alpha = keras.random.uniform((batch,) + (1,) * (len(real.shape) - 1),",
+                    "alpha = keras.random.uniform((batch, 1, 1, 1),")
+    with pytest.raises(AssertionError, match=r"2-D points.*\(batch,\) \+ \(1,\) \* \(len\(real.shape\) - 1\)"):
+        checks.wgan_penalty(fixed)
+
+
+def test_the_generator_check_needs_the_unpooling_argument_passed_on():  # 02.1: Unpooling2D(2) alone
+    default_mode = variant(models.build_generator, "Unpooling2D(2, mode=unpooling,", "Unpooling2D(2,")
+    with pytest.raises(AssertionError, match="unpooling='nearest'.*pass `unpooling` to every Unpooling2D"):
+        checks.generator_builder(default_mode)
+
+
+def test_the_critic_step_message_agrees_with_the_notebook_on_when_to_clip():  # 04.4
+    with pytest.raises(AssertionError, match="after the update: the port clips after every critic update") as caught:
+        checks.critic_step(variant(wgan.critic_step, "    self.clip_weights()\n", ""))
+    assert "clamps after optimizerD.step()" not in str(caught.value)
+
+
+@pytest.mark.parametrize("old, new", [
+    ('x = layers.ReLU(name="project_relu")(x)', 'x = layers.Activation("relu", name="project_relu")(x)'),
+    ('x = layers.Dense(start * start * start_channels, name="project")(noise)\n    x = layers.ReLU(name="project_relu")(x)',
+     'x = layers.Dense(start * start * start_channels, activation="relu", name="project")(noise)'),
+])
+def test_the_generator_check_accepts_any_form_of_the_project_relu(old, new, capsys):  # 02.1 false alarm
+    checks.generator_builder(variant(models.build_generator, old, new))
+    assert "OK: build_generator" in capsys.readouterr().out
+
+
+def test_score_batch_leads_with_the_training_flag():  # 03.4: the cause first, not the from_logits hint
+    for network in ("self.generator(noise, training=True)", "self.discriminator(real_images, training=True)"):
+        if network not in inspect.getsource(training.score_batch):
+            continue
+        inference = variant(training.score_batch, network, network.replace("training=True", "training=False"))
+        with pytest.raises(AssertionError) as caught:
+            checks.score_batch(inference)
+        message = str(caught.value)
+        assert "inference mode" in message and "from_logits" not in message, message
+
+
+def test_the_clipping_check_names_a_clipped_generator():  # 04.2: caught on purpose, not by an AttributeError
+    both = variant(wgan.clip_weights, "for variable in self.critic.trainable_variables:",
+                   "for variable in self.critic.trainable_variables + self.generator.trainable_variables:")
+    with pytest.raises(AssertionError, match="changed the generator's weights"):
+        checks.wgan_clipping(both)
+
+
+def test_the_discriminator_check_wants_batch_norm_right_after_the_convolution():  # 01.1
+    after_pool = variant(models.build_discriminator,
+                         '        if batch_norm:\n            x = layers.BatchNormalization(name=f"block{i}_batchnorm")(x)\n'
+                         '        x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)\n',
+                         '        x = layers.MaxPooling2D(2, name=f"block{i}_pool")(x)\n'
+                         '        if batch_norm:\n            x = layers.BatchNormalization(name=f"block{i}_batchnorm")(x)\n')
+    with pytest.raises(AssertionError, match="right after the convolution"):
+        checks.discriminator_builder(after_pool)
+
+
+def test_the_discriminator_check_needs_a_falling_loss():  # 01: a rising loss is not called success
+    frozen = variant(models.build_discriminator, 'layers.Dense(1, name="logit")',
+                     'layers.Dense(1, name="logit", kernel_initializer="zeros", trainable=False)')
+    with pytest.raises(AssertionError, match="did not lower its loss"):
+        checks.discriminator_builder(frozen)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + 1e-12)", "tf.norm(gradients, axis=1)", "1e-12"),
+    ("scores = self.critic(between, training=True)", "scores = self.critic(between)", "training=True"),
+])
+def test_the_penalty_check_tests_the_epsilon_and_the_training_flag(old, new, message):  # 04.3
+    with pytest.raises(AssertionError, match=message):
+        checks.wgan_penalty(variant(wgan.penalty, old, new))

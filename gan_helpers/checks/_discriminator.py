@@ -97,6 +97,10 @@ def discriminator(model, image_size: int | None = None, batch_norm: bool = False
         if batch_norm and not has_bn:
             _fail(f"Block {i} has no BatchNormalization, but batch_norm=True asks for one in every block "
                   "(after the convolution).")
+        if batch_norm and kinds[:2] != ["Conv2D", "BatchNormalization"]:
+            _fail(f"Block {i} is {' -> '.join(kinds)}: with batch_norm=True the BatchNormalization comes right "
+                  "after the convolution (Conv2D -> BatchNormalization -> MaxPooling2D -> ...), as the docstring "
+                  "says, so that it normalises what the convolution computed before pooling picks the maxima.")
         kinds = [kind for kind in kinds if kind != "BatchNormalization"]
         if tuple(kinds) != tuple(order):
             hint = ""
@@ -254,6 +258,10 @@ def synthetic_faces(num: int = 16, size: int = 32, seed: int = 0) -> np.ndarray:
     return np.stack(faces) / 127.5 - 1.0
 
 
+#: Training steps of the builder's check: enough for a D that learns to lower its loss on drawn faces.
+LEARNING_STEPS = 8
+
+
 def _trains(model, loss_fn, inputs, steps: int = 3) -> list[float]:
     """``steps`` RMSProp steps on ``loss_fn(model(inputs, training=True))``; the losses."""
     keras = _keras()
@@ -339,10 +347,16 @@ def discriminator_builder(build) -> None:
     images = np.concatenate([faces, fakes.astype(np.float32) / 127.5 - 1.0])
     labels = np.concatenate([np.ones((16, 1)), np.zeros((16, 1))]).astype(np.float32)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    losses = _trains(small, lambda logits: bce(labels, logits), images, steps=3)
+    # Dropout off (``plain``), so that the loss measures what the steps learnt rather than which units dropped.
+    losses = _trains(plain, lambda logits: bce(labels, logits), images, steps=LEARNING_STEPS)
     if not all(math.isfinite(loss) for loss in losses):
         _fail(f"Training D on 16 drawn faces and 16 blurred fakes gave the losses {losses}: not finite. Look for "
               "a layer that can divide by zero or overflow (D should have none: convolutions, max-pooling, ReLU, "
               "dropout and dense layers only).")
+    if not losses[-1] < losses[0]:
+        _fail(f"{LEARNING_STEPS} training steps of D (dropout off) on 16 drawn faces and 16 blurred fakes did not "
+              f"lower its loss ({losses[0]:.3f} -> {losses[-1]:.3f}): D does not learn. Is every layer connected, "
+              "and does the last Dense(1) have no activation (a logit)?")
     _ok(f"{name}: the exercise's D at 64x64 with {got:,} parameters; image_size, batch_norm and the dropout "
-        f"rates work; 3 training steps on drawn faces: loss {losses[0]:.3f} -> {losses[-1]:.3f}, finite.")
+        f"rates work; {LEARNING_STEPS} training steps on drawn faces lower its loss "
+        f"({losses[0]:.3f} -> {losses[-1]:.3f}).")

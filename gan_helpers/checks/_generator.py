@@ -144,22 +144,24 @@ def generator_builder(build) -> None:
     if not momenta or any(abs(m - 0.9) > 1e-9 for m in momenta.values()):
         _fail(f"{name}()'s batch norm momenta are {momenta}; expected 0.9 each (batch_norm_momentum): Keras' 0.99 "
               "makes the moving statistics that sampling uses lag far behind the batches of a short training.")
-    kinds = [type(layer).__name__ for layer in model.layers]
+    kinds = [kind for kind, _ in _tokens(model)]  # a ReLU layer, Activation("relu") or Dense(activation="relu")
     if kinds[kinds.index("Dense"):kinds.index("Dense") + 3] != ["Dense", "ReLU", "BatchNormalization"]:
-        _fail(f"{name}()'s first layers after the input are {kinds[1:5]}; expected Dense -> ReLU -> "
+        _fail(f"{name}()'s first layers after the input are {kinds[:4]}; expected Dense -> ReLU -> "
               "BatchNormalization -> Reshape (the small image), as the docstring says.")
     rates = [layer.rate for layer in _call(build, name, dropout=0.25).layers if type(layer).__name__ == "Dropout"]
     if rates != [0.25] * 3:
         _fail(f"{name}(dropout=0.25) has dropout rates {rates}; expected [0.25, 0.25, 0.25], one per block.")
     _refuses(build, name, (({"latent_dim": 0}, "a latent_dim of 0"), ({"dropout": 1.0}, "a dropout rate of 1.0"),
                            ({"image_size": 63}, "an image_size that no start size reaches")))
+    for mode in ("nearest", "zeros"):
+        modes = {layer.mode for layer in _call(build, name, latent_dim=16, image_size=32, unpooling=mode).layers
+                 if type(layer).__name__ == "Unpooling2D"}
+        if modes != {mode}:
+            _fail(f"{name}(unpooling={mode!r}) has unpooling layers of mode {sorted(modes)}: pass `unpooling` to "
+                  "every Unpooling2D(2, mode=unpooling); without it each layer uses its own default.")
     small = _call(build, name, latent_dim=16, image_size=32, unpooling="zeros", batch_norm=False)
     with _quiet():
         generator(small, 32, latent_dim=16, order=GENERATOR_BLOCK[:-1])
-    modes = {layer.mode for layer in small.layers if type(layer).__name__ == "Unpooling2D"}
-    if modes != {"zeros"}:
-        _fail(f"{name}(unpooling='zeros') has unpooling layers of mode {sorted(modes)}: pass `unpooling` to "
-              "every Unpooling2D(2, mode=unpooling).")
     if any(type(layer).__name__ == "BatchNormalization" for layer in small.layers):
         _fail(f"{name}(batch_norm=False) still has BatchNormalization layers: add them only when batch_norm is true.")
     inputs = keras.Input((32, 32, 3))

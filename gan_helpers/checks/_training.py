@@ -97,7 +97,12 @@ def _expected_scores(real_logits, fake_logits) -> dict:
             "d_real_success": float(np.mean(real_logits > 0)), "d_fake_success": float(np.mean(fake_logits < 0))}
 
 
-def _compare(got: dict, expected: dict, what: str, name: str) -> None:
+def _compare(got: dict, expected: dict, what: str, name: str, mistakes=()) -> None:
+    """Fail with a message naming the first value of ``got`` that differs from ``expected``.
+
+    ``mistakes``: ``(values, cause)`` pairs, the values a known mistake gives; a value that matches one is
+    reported with that cause first.
+    """
     missing = [key for key in SCORE_NAMES if key not in got]
     if missing:
         _fail(f"{name} returned no {', '.join(missing)} ({what}); return a dict with "
@@ -106,6 +111,9 @@ def _compare(got: dict, expected: dict, what: str, name: str) -> None:
         value = float(np.asarray(got[key]))
         if abs(value - expected[key]) <= 1e-4:
             continue
+        for values, cause in mistakes:
+            if abs(value - values[key]) <= 1e-4:
+                _fail(f"On the batch '{what}' {name} gives {key} = {value:.5f}, expected {expected[key]:.5f}: {cause}")
         hint = ""
         if key.startswith("err"):
             swapped = {"err_real": expected["err_fake"], "err_fake": expected["err_real"]}.get(key)
@@ -139,7 +147,16 @@ def score_batch(fn) -> None:
                   f"{', '.join(SCORE_NAMES)}.")
         fakes = gan.generator(noise, training=True)
         expected = _expected_scores(gan.discriminator(batch, training=True), gan.discriminator(fakes, training=True))
-        _compare(got, expected, what, "score_batch")
+        mistakes = []
+        for g_training, d_training in ((False, True), (True, False), (False, False)):
+            inference = [name for name, training in (("G", g_training), ("D", d_training)) if not training]
+            made = gan.generator(noise, training=g_training)
+            mistakes.append((_expected_scores(gan.discriminator(batch, training=d_training),
+                                              gan.discriminator(made, training=d_training)),
+                             f"{' and '.join(inference)} ran in inference mode. In a training step both networks "
+                             "run in training mode: call them with training=True (dropout on, batch norm on the "
+                             "batch's statistics)."))
+        _compare(got, expected, what, "score_batch", mistakes)
     # With batch norm in D, one mixed batch and two separate batches give different logits.
     for mode in ("separate", "mixed"):
         gan = _gan(fn, None, 2.0, -0.5, d_batch=mode, batch_norm=True)

@@ -104,6 +104,19 @@ def _linear_critic(weights: np.ndarray):
     return model
 
 
+def _training_sensitive_critic(weights: np.ndarray):
+    """A linear critic of gradient ``weights`` in training mode, three times as steep in inference mode."""
+    keras = _keras()
+
+    class InferenceTriples(keras.layers.Layer):
+        def call(self, x, training=None):
+            return x if training else 3.0 * x
+
+    inputs = keras.Input(weights.shape)
+    critic = _linear_critic(weights)
+    return keras.Model(inputs, critic(InferenceTriples()(inputs)))
+
+
 def _quadratic_critic(shape):
     keras = _keras()
     from keras import ops
@@ -210,8 +223,14 @@ def wgan_clipping(method, clip_value: float = 0.02) -> None:
     """Check ``clip_weights(self)``: every trainable weight of ``self.critic`` clipped to
     ``[-self.clip_value, self.clip_value]`` in place (:func:`clipping`), and nothing done when
     ``self.clip_value`` is None (WGAN-GP)."""
+    generator = _clipping_critic()  # weights outside [-c, c] that clip_weights must leave alone
+    g_before = [np.array(v.numpy()) for v in generator.variables]
     with _quiet():
-        clipping(lambda critic, c: _call(method, "clip_weights", _namespace(critic=critic, clip_value=c)), clip_value)
+        clipping(lambda critic, c: _call(method, "clip_weights", _namespace(critic=critic, generator=generator,
+                                                                             clip_value=c)), clip_value)
+    if any(not np.array_equal(a, np.asarray(v.numpy())) for a, v in zip(g_before, generator.variables)):
+        _fail("clip_weights changed the generator's weights. Only the critic is clipped (the reference clamps "
+              "netD.parameters()): clip self.critic.trainable_variables, never self.generator's.")
     critic = _clipping_critic()
     before = [np.array(v.numpy()) for v in critic.variables]
     try:
@@ -255,6 +274,37 @@ def wgan_penalty(method) -> None:
     if np.array_equal(before, seed.state.numpy()):
         _fail("With alpha=None the penalty did not draw its weights from self.noise_seed: use "
               "keras.random.uniform(..., seed=self.noise_seed), so that a resumed run draws the same ones.")
+    # Points of any rank: section 3b's toy trains on 2-D points, shape (n, 2).
+    points = rng.normal(size=(6, 2)).astype(np.float32)
+    flat = np.array([3.0, 0.0])
+    try:
+        got = _as_float(_call(method, "penalty", _namespace(critic=_linear_critic(flat),
+                                                            noise_seed=keras.random.SeedGenerator(0)),
+                              tf.constant(points), tf.constant(points[::-1].copy()), None), "The penalty")
+    except (ValueError, tf.errors.InvalidArgumentError) as error:
+        _fail(f"With 2-D points (shape (6, 2), as in section 3b's toy) and alpha=None the penalty fails "
+              f"({type(error).__name__}: {' '.join(str(error).split())[:160]}). Give alpha one axis per axis of real: "
+              "shape (batch,) + (1,) * (len(real.shape) - 1), not a fixed (batch, 1, 1, 1).")
+    if not math.isclose(got, 4.0, rel_tol=1e-3):
+        _fail(f"With 2-D points (shape (6, 2)) and alpha=None the penalty of a critic of gradient norm 3 is "
+              f"{got:.4f}, expected 4: give alpha the shape (batch,) + (1,) * (len(real.shape) - 1).")
+    # The norm's epsilon: where the critic's gradient is 0, sqrt(0) has no finite gradient.
+    flat_critic = _linear_critic(np.zeros((4, 4, 3)))
+    with tf.GradientTape() as tape:
+        value = _call(method, "penalty", _namespace(critic=flat_critic, noise_seed=keras.random.SeedGenerator(0)),
+                      real, fake, None)
+    gradients = [g for g in tape.gradient(value, flat_critic.trainable_variables) if g is not None]  # no bias
+    if not gradients or any(not np.isfinite(np.asarray(g)).all() for g in gradients):
+        _fail("For a critic whose gradient is 0 everywhere the penalty's own gradient is not finite (NaN), so the "
+              "critic's update would be NaN: take the norm as tf.sqrt(tf.reduce_sum(tf.square(g), axis=1) + 1e-12), "
+              "not tf.norm, whose gradient at 0 is undefined.")
+    # The critic in training mode: a critic that is three times as steep in inference mode.
+    steep = _training_sensitive_critic(direction / 3)
+    got = _as_float(_call(method, "penalty", _namespace(critic=steep, noise_seed=keras.random.SeedGenerator(0)),
+                          real, fake, None), "The penalty")
+    if not math.isclose(got, 0.0, abs_tol=1e-3):
+        _fail(f"For a critic of gradient norm 1 in training mode (3 in inference mode) the penalty is {got:.4f}, "
+              "expected 0: call the critic with training=True inside the penalty, as in the critic step.")
     # One weight per image: for f(x) = ||x||^2 / 2, real = 0 and a fake of norm 2, each image's gradient norm is
     # 2 * alpha_i, so over 4,000 images the penalty is close to E[(2 alpha - 1)^2] = 1/3 for uniform alpha;
     # one alpha shared by the batch gives (2 alpha - 1)^2 for a single draw instead.
@@ -348,7 +398,8 @@ def critic_step(method) -> None:
     largest = max(float(np.abs(v.numpy()).max()) for v in clipped.critic.trainable_variables)
     if largest > 0.01 + 1e-7:
         _fail(f"In the clipped WGAN (clip_value 0.01) a critic weight is {largest:.4f} after the step: call "
-              "self.clip_weights() after the update, as the reference clamps after optimizerD.step().")
+              "self.clip_weights() after the update: the port clips after every critic update (the reference clamps "
+              "before each one; section 2's table of differences says why both keep the critic in [-c, c]).")
     _ok("critic_step: the four values match their definitions, one step lowers the critic's objective, G is "
         "untouched, the step is counted, and the clipped critic stays inside [-c, c].")
 
