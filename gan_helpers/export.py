@@ -44,7 +44,11 @@ from pathlib import Path
 from gan_helpers import PROJECT_ROOT
 
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
-MARKER = re.compile(r"^#\|\s*export\s+(\S+)\s*$")
+#: nbgrader's markers around a solution (the release, :mod:`gan_helpers.student`, clears what is between).
+BEGIN = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+#: ``#| export MODULE``, optionally followed by a comment (the handout's line explains itself).
+MARKER = re.compile(r"^#\|\s*export\s+(\S+)\s*(#.*)?$")
 END = "# %% end of exported code"
 HINT = "#    python -m gan_helpers.export"
 
@@ -100,9 +104,7 @@ def without_solution_markers(code: str) -> str:
     A core exercise's cell marks the solution inside each function body, so that the students' release
     (``gan_helpers.student``) can replace it with a stub; the package holds the code alone.
     """
-    from gan_helpers.student import BEGIN, END
-
-    return "\n".join(line for line in code.split("\n") if line.strip() not in (BEGIN, END))
+    return "\n".join(line for line in code.split("\n") if line.strip() not in (BEGIN, END_SOLUTION))
 
 
 def _read_cells(notebook: Path) -> list:
@@ -116,25 +118,36 @@ def _read_cells(notebook: Path) -> list:
                           f"{' '.join(str(error).split())[:120]}); restore it from git.") from None
 
 
-def exported_cells(notebooks=None) -> list[ExportedCell]:
+def parse_cell(source: str, where: str, root=None):
+    """``(module, names, code)`` of an exported cell's source, or None when it has no ``#| export`` line.
+
+    ``module`` is the marker's path under ``root`` (the project that holds the package).
+    """
+    first, _, rest = source.lstrip("\n").partition("\n")
+    match = MARKER.match(first.strip())
+    if not match:
+        return None
+    code = without_solution_markers(rest).strip("\n") + "\n"
+    return (Path(root or PROJECT_ROOT) / match.group(1)).resolve(), _defined_names(code, where), code
+
+
+def exported_cells(notebooks=None, root=None) -> list[ExportedCell]:
     """Every ``#| export`` cell of the notebooks, in notebook order.
 
     The marker is the cell's first line that is not blank (blank lines before it are allowed). Two cells
     that define the same name are refused: each export would undo the other's.
     """
     cells = []
-    for notebook in sorted(notebooks or NOTEBOOKS.glob("*.ipynb")):
+    folder = NOTEBOOKS if root is None else Path(root) / "notebooks"
+    for notebook in sorted(notebooks or folder.glob("*.ipynb")):
         for cell in _read_cells(notebook):
             if cell.get("cell_type") != "code":
                 continue
             source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            first, _, rest = source.lstrip("\n").partition("\n")
-            match = MARKER.match(first.strip())
-            if match:
-                code = without_solution_markers(rest).strip("\n") + "\n"
-                cells.append(ExportedCell(Path(notebook).resolve(), (PROJECT_ROOT / match.group(1)).resolve(),
-                                          _defined_names(code, Path(notebook).name), code))
+            parsed = parse_cell("".join(source) if isinstance(source, list) else str(source), Path(notebook).name,
+                                root)
+            if parsed:
+                cells.append(ExportedCell(Path(notebook).resolve(), *parsed))
     seen = {}
     for cell in cells:
         for name in cell.names:
@@ -215,24 +228,31 @@ def differences(notebooks=None, modules=None) -> list[str]:
     return problems + _region_problems([Path(m).resolve() for m in modules], cells)
 
 
-def export(notebooks=None) -> list[str]:
+def write_region(cell: ExportedCell, header: bool = True) -> bool:
+    """Write ``cell.code`` into its module's region; True when the module changed.
+
+    ``header``: also rewrite the region's first line from the cell (its notebook's name); the handout
+    keeps the line it has.
+    """
+    from gan_helpers import files
+
+    text = _module_text(cell)
+    body, end = _region(text, cell)
+    if text[body:end] == cell.code:
+        return False
+    start = text.find(f"# %% exported: {cell.key} (") if header else body
+    head = cell.header() + "\n" + HINT + "\n" if header else ""
+    files.write_text(cell.module, text[:start] + head + cell.code + text[end:])
+    return True
+
+
+def export(notebooks=None, root=None) -> list[str]:
     """Write every exported cell into its module's region; returns the keys that changed.
 
     Regions that no cell exports, or that appear twice, are left for the author to resolve
     (``--check`` names them).
     """
-    changed = []
-    for cell in exported_cells(notebooks):
-        text = _module_text(cell)
-        body, end = _region(text, cell)
-        if text[body:end] != cell.code:
-            start = text.find(f"# %% exported: {cell.key} (")
-            new = text[:start] + cell.header() + "\n" + HINT + "\n" + cell.code + text[end:]
-            from gan_helpers import files
-
-            files.write_text(cell.module, new)
-            changed.append(cell.key)
-    return changed
+    return [cell.key for cell in exported_cells(notebooks, root) if write_region(cell)]
 
 
 def main(argv=None) -> int:

@@ -84,6 +84,23 @@ PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained" / "generator.
 PRETRAINED_WGAN = PRETRAINED.with_name("wgan_generator.keras")
 
 
+#: Where notebook 03 keeps its main run, from the notebooks' folder: in real mode and in smoke mode.
+MAIN_RUNS = {False: Path("runs") / "03_training" / "main", True: Path("runs") / "03_smoke" / "main"}
+
+
+def notebook_generator(smoke: bool, folder=".") -> Path:
+    """The generator notebook 05 explores: the one notebook 03's main run saved (``MAIN_RUNS``, under
+    ``folder``), else the shipped one. Prints which, and how to get the other."""
+    run = Path(folder) / MAIN_RUNS[bool(smoke)] / "generator.keras"
+    if run.is_file():
+        print(f"Exploring your generator: {run} (notebook 03's main run). To explore the shipped one instead, "
+              f"use {PRETRAINED}.")
+        return run
+    print(f"No generator from notebook 03's main run yet ({run} is missing): exploring the shipped one, "
+          f"{PRETRAINED}. Run notebook 03's main run, then this notebook again, to explore yours.")
+    return PRETRAINED
+
+
 def load_pretrained(path=None):
     """The shipped generator (or the one at ``path``), with a clear error if it is missing."""
     path = Path(path) if path is not None else PRETRAINED

@@ -58,3 +58,53 @@ def tiny_models():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Possible mode collapse", category=UserWarning)
         yield
+
+
+def solve_release(out, notebooks_dir, names=None):
+    """Put the workbook's solutions back into the release in ``out`` (as a student who solved it), keeping
+    the release's cells otherwise: each cell that lost a solution gets the instructor's cell back without
+    its markers, after the handout's ``#| export`` line where it has one. Returns the solved notebooks."""
+    import nbformat
+
+    from gan_helpers import student
+
+    solved = {}
+    for path in sorted((out / "notebooks").glob("*.ipynb")):
+        if names and path.stem not in names:
+            continue
+        copy = nbformat.read(path, as_version=4)
+        original = nbformat.read(notebooks_dir / path.name, as_version=4)
+        original.cells = [c for c in original.cells if not student.instructor_only(c)
+                          and not student.self_study_only(c)]
+        assert len(original.cells) == len(copy.cells), path.name
+        for before, after in zip(original.cells, copy.cells):
+            if student.BEGIN not in before.source and not before.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                continue
+            lines = [line for line in before.source.split("\n") if line.strip() not in (student.BEGIN, student.END)]
+            if lines[0].startswith("#| export"):
+                lines = [after.source.split("\n")[0]] + lines[1:]
+            after.source = "\n".join(lines)
+        nbformat.write(copy, path)
+        solved[path.name] = copy
+    return solved
+
+
+def run_notebook(path, timeout=900, **env):
+    """Execute a notebook in place with nbclient (its folder as the working directory), ``env`` added."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    nbformat.write(notebook, path)
+    return notebook

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from gan_helpers import balance, checks, data, explorer, models, student, wgan
+from gan_helpers import PROJECT_ROOT, balance, checks, data, explorer, models, student, wgan
 from gan_helpers.layers import FullConv2D, Unpooling2D
 
 import keras  # noqa: E402  (after gan_helpers, which loads TensorFlow quietly)
@@ -562,20 +562,22 @@ def test_student_copy_replaces_solutions_with_nbgraders_stub_and_keeps_the_rest(
     source.mkdir()
     original = exercise_notebook()
     nbformat.write(original, source / "00_x.ipynb")
-    removed = student.write_student_copies(source, tmp_path / "out")
+    removed = student.write_release(source, tmp_path / "out")
     assert removed == {"00_x.ipynb": 3}
-    copy = nbformat.read(tmp_path / "out" / "00_x.ipynb", as_version=4)
+    copy = nbformat.read(tmp_path / "out" / "notebooks" / "00_x.ipynb", as_version=4)
     nbformat.validate(copy)
     cells = copy.cells
+    stub = ('    raise NotImplementedError("Exercise 1 of notebook 00: write your answer here (Run All stops at the '
+            'first exercise not written yet).")')
     assert cells[1].source == ('from gan_helpers import checks\n\n\ndef add(a, b):\n    """Sum."""\n'
-                               "    # YOUR CODE HERE\n    raise NotImplementedError()\n\n\nprint(add(1, 2))")
+                               f"    # YOUR CODE HERE\n{stub}\n\n\nprint(add(1, 2))")
     assert cells[1].outputs == [] and cells[1].execution_count is None
-    assert cells[2].source == original.cells[2].source and cells[2].execution_count == 4
-    assert cells[2].outputs[0]["text"] == "kept\n"
-    assert cells[3].source == "# YOUR CODE HERE\nraise NotImplementedError()\nprint(answer)"
+    # An output the student has not earned goes too, unless the cell is marked as a figure of the data.
+    assert cells[2].source == original.cells[2].source and cells[2].outputs == []
+    assert cells[3].source == f"# YOUR CODE HERE\n{stub.strip()}\nprint(answer)"
     assert cells[4].source == "Your answer:\nYOUR ANSWER HERE"
     assert cells[0] == original.cells[0] and copy.metadata == original.metadata
-    text = (tmp_path / "out" / "00_x.ipynb").read_text()
+    text = (tmp_path / "out" / "notebooks" / "00_x.ipynb").read_text()
     for solution in ("the solution", "answer = 42", "Because it is", "SOLUTION"):
         assert solution not in text
 
@@ -589,7 +591,7 @@ def test_student_copy_refuses_unbalanced_markers_and_writing_over_the_source(tmp
         student.clear_solution_regions("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n")
     nbformat.write(exercise_notebook(), tmp_path / "a.ipynb")
     with pytest.raises(ValueError, match="would delete the solutions"):
-        student.write_student_copies(tmp_path, tmp_path)
+        student.write_release(tmp_path, tmp_path)
 
 
 def test_student_copy_replaces_a_solution_cell_without_markers_whole(tmp_path):
@@ -598,10 +600,10 @@ def test_student_copy_replaces_a_solution_cell_without_markers_whole(tmp_path):
                                      metadata={"nbgrader": {"solution": True, "grade_id": "bare"}})
     notebook.cells.append(cell)
     nbformat.write(notebook, tmp_path / "a.ipynb")
-    assert student.write_student_copies(tmp_path / "a.ipynb", tmp_path / "out") == {"a.ipynb": 4}
-    copy = nbformat.read(tmp_path / "out" / "a.ipynb", as_version=4)
-    assert copy.cells[-1].source == "# YOUR CODE HERE\nraise NotImplementedError()"
-    assert "6 * 7" not in (tmp_path / "out" / "a.ipynb").read_text()
+    assert student.write_release(tmp_path / "a.ipynb", tmp_path / "out") == {"a.ipynb": 4}
+    copy = nbformat.read(tmp_path / "out" / "notebooks" / "a.ipynb", as_version=4)
+    assert copy.cells[-1].source.startswith("# YOUR CODE HERE\nraise NotImplementedError(\"Exercise 1 of notebook a.")
+    assert "6 * 7" not in (tmp_path / "out" / "notebooks" / "a.ipynb").read_text()
 
 
 def test_student_copy_never_writes_through_links_to_the_source(tmp_path):
@@ -610,15 +612,16 @@ def test_student_copy_never_writes_through_links_to_the_source(tmp_path):
     nbformat.write(exercise_notebook(), source / "a.ipynb")
     before = (source / "a.ipynb").read_bytes()
     out = tmp_path / "release"
-    out.mkdir()
-    (out / "a.ipynb").symlink_to(source / "a.ipynb")
-    with pytest.raises(ValueError, match="leads to the source notebook"):
-        student.write_student_copies(source, out)
-    assert (source / "a.ipynb").read_bytes() == before
-    (out / "a.ipynb").unlink()
+    (out / "gan_helpers").mkdir(parents=True)
+    models = PROJECT_ROOT / "gan_helpers" / "models.py"
+    (out / "gan_helpers" / "models.py").symlink_to(models)  # a link into the workbook's own package
+    package = models.read_bytes()
+    with pytest.raises(ValueError, match="leads to .* of the workbook"):
+        student.write_release(source, out)
+    assert models.read_bytes() == package and not (out / "notebooks").exists()
     (tmp_path / "linked").symlink_to(source)  # the output folder is the source folder under another name
     with pytest.raises(ValueError, match="would delete the solutions"):
-        student.write_student_copies(source, tmp_path / "linked")
+        student.write_release(source, tmp_path / "linked")
     assert (source / "a.ipynb").read_bytes() == before
 
 
@@ -635,12 +638,12 @@ def test_student_copy_checks_every_notebook_before_writing_any(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and "b.ipynb" in result.stderr and "never closed" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    assert not out.exists() or not list(out.iterdir())  # nothing written, not even a.ipynb
+    assert not out.exists() or not list(out.rglob("*"))  # nothing written, not even a.ipynb
     (source / "b.ipynb").unlink()
     result = subprocess.run([sys.executable, "-m", "gan_helpers.student", str(source), str(out)],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "c.ipynb is not a valid notebook" in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and not list(out.glob("*.ipynb"))
+    assert len(result.stderr.strip().splitlines()) == 1 and not list(out.rglob("*.ipynb"))
 
 
 def test_student_command_on_the_workbook(tmp_path):
@@ -649,14 +652,14 @@ def test_student_command_on_the_workbook(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gan_helpers.student", str(NOTEBOOKS), str(out)],
                             capture_output=True, text=True, check=True)
     names = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
-    assert sorted(path.name for path in out.glob("*.ipynb")) == names
+    assert sorted(path.name for path in (out / "notebooks").glob("*.ipynb")) == names
     assert result.stdout.count("solution(s) removed") == len(names)
     grade_ids = []
     for name in names:
         original = nbformat.read(NOTEBOOKS / name, as_version=4)
-        copy = nbformat.read(out / name, as_version=4)
+        copy = nbformat.read(out / "notebooks" / name, as_version=4)
         nbformat.validate(copy)
-        raw = (out / name).read_text()
+        raw = (out / "notebooks" / name).read_text()
         assert "### BEGIN SOLUTION" not in raw and "### END SOLUTION" not in raw, name
         solutions = [i for i, cell in enumerate(original.cells) if "### BEGIN SOLUTION" in cell.source]
         core = [i for i in solutions if original.cells[i].source.startswith("#| export")]  # tests/test_release.py
@@ -666,20 +669,21 @@ def test_student_command_on_the_workbook(tmp_path):
         marks = [original.cells[i].metadata.get("nbgrader", {}) for i in solutions]
         assert all(mark.get("solution") is True and mark.get("grade") is False for mark in marks), name
         grade_ids.extend(mark["grade_id"] for mark in marks)
-        kept = [cell for cell in original.cells if not student.instructor_only(cell)]
+        kept = [cell for cell in original.cells if not student.instructor_only(cell) and not student.self_study_only(cell)]
         assert len(copy.cells) == len(kept)
         index = {id(cell): i for i, cell in enumerate(original.cells)}
         for before, after in zip(kept, copy.cells):
             i = index[id(before)]
             if i in exercises:
-                assert "# YOUR CODE HERE\n" in after.source and "raise NotImplementedError()" in after.source
+                assert "# YOUR CODE HERE\n" in after.source and "raise NotImplementedError(\"Exercise " in after.source
                 assert after.outputs == [] and after.execution_count is None
                 # The scaffold stays: the self-check call after the solution is still there.
                 assert before.source.split("### END SOLUTION")[-1] in after.source
                 solution = before.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
                 assert solution.strip() and solution not in after.source
             elif i not in core:
-                assert after == before, f"{name}: cell {i} changed"
+                assert after.source == student.without_outputs_note(before.source), f"{name}: cell {i} changed"
+                assert after.metadata == before.metadata, f"{name}: cell {i} changed"
         headings = [cell.source.splitlines()[0] for cell in original.cells if cell.cell_type == "markdown"]
         assert "## Exercises" in headings, name
         assert json.loads(raw)["nbformat"] == 4

@@ -55,6 +55,14 @@ from gan_helpers.checks._latent import interpolation, latent_direction, truncate
 from gan_helpers.checks._wgan import (CRITIC_SCHEDULE_CASES, clipping, critic_schedule, critic_step, generator_step,
                                       penalty, toy_sweep, wgan_clipping, wgan_penalty, wgan_schedule)
 
+from gan_helpers.checks._report import core
+
+# The core exercises' checks: in the handout, a passed check keeps the student's cell in the package.
+(discriminator_builder, generator_builder, never_both_skipped, margin_rule, success_rule, score_batch, train_step,
+ wgan_schedule, wgan_clipping, wgan_penalty, critic_step, generator_step) = map(core, (
+    discriminator_builder, generator_builder, never_both_skipped, margin_rule, success_rule, score_batch, train_step,
+    wgan_schedule, wgan_clipping, wgan_penalty, critic_step, generator_step))
+
 __all__ = ["adaptive_rule", "replayed_skips", "toy_sweep", "BALANCE_CASES", "CRITIC_SCHEDULE_CASES", "CROP_BOX_CASES", "DISCRIMINATOR_BLOCK",
            "DISCRIMINATOR_PARAM_CASES", "GENERATOR_BLOCK", "IMPOSSIBLE_START_SIZES", "MARGIN_02_CASES",
            "NEVER_BOTH_SKIPPED_CASES", "START_SIZE_CASES", "STEP_CASES", "SUCCESS_CASES", "SUCCESS_RULE_CASES",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -84,3 +85,17 @@ def _refuses(build, name: str, cases) -> None:
             continue
         _fail(f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) built a model; {what} should raise "
               "ValueError with a message that says which values work (the docstring's Raises).")
+
+
+def core(check):
+    """A core exercise's check: when it passes in the handout, the cells that define what it was given go
+    into the handout's package (:func:`gan_helpers.handout.keep`), so that the later notebooks run them."""
+
+    @functools.wraps(check)
+    def run(*objects, **kwargs):
+        check(*objects, **kwargs)
+        from gan_helpers import handout
+
+        handout.keep(*objects)
+
+    return run
