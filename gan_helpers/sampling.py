@@ -92,12 +92,13 @@ def notebook_generator(smoke: bool, folder=".") -> Path:
     """The generator notebook 05 explores: the one notebook 03's main run saved (``MAIN_RUNS``, under
     ``folder``), else the shipped one. Prints which, and how to get the other."""
     run = Path(folder) / MAIN_RUNS[bool(smoke)] / "generator.keras"
+    shipped = Path(os.path.relpath(PRETRAINED, folder))  # as the notebook's folder sees it, no machine path
     if run.is_file():
         print(f"Exploring your generator: {run} (notebook 03's main run). To explore the shipped one instead, "
-              f"use {PRETRAINED}.")
+              f"use {shipped}.")
         return run
     print(f"No generator from notebook 03's main run yet ({run} is missing): exploring the shipped one, "
-          f"{PRETRAINED}. Run notebook 03's main run, then this notebook again, to explore yours.")
+          f"{shipped}. Run notebook 03's main run, then this notebook again, to explore yours.")
     return PRETRAINED
 
 
