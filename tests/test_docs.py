@@ -20,7 +20,7 @@ def bash_commands(text: str) -> list[str]:
 
 
 def test_every_command_of_the_readme_is_one_the_command_line_knows():
-    from gan_helpers import cli, student
+    from gan_helpers import cli, grading, student
 
     parser = cli.build_parser()
     readme = (ROOT / "README.md").read_text()
@@ -35,6 +35,11 @@ def test_every_command_of_the_readme_is_one_the_command_line_knows():
         if module == "gan_helpers.student":
             with pytest.raises(SystemExit) as exit_:
                 student.main(["--help"])
+            assert exit_.value.code == 0 and len(args) == 2, command
+            continue
+        if module == "gan_helpers.grading":
+            with pytest.raises(SystemExit) as exit_:
+                grading.main([args[0], "--help"])
             assert exit_.value.code == 0 and len(args) == 2, command
             continue
         assert module == "gan_helpers", command
