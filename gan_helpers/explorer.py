@@ -79,10 +79,10 @@ def cached_directions(generator, key: str, num: int = 8, cache_dir=None) -> np.n
     directions = principal_directions(generator, num)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
+        from gan_helpers import files
+
+        with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, directions, allow_pickle=False)
-        tmp.replace(path)
     except OSError:
         pass
     return directions

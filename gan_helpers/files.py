@@ -84,14 +84,14 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+#: A temporary file's name as :func:`atomic_path` makes it: ``.NAME.PID.partial[.ext]``.
+_TEMPORARY = re.compile(r"^\..+\.(\d+)" + re.escape(PARTIAL) + r"(\.[^.]+)?$")
+
+
 def is_temporary(path: Path) -> bool:
-    """Whether ``path`` is the leftover of an interrupted atomic write (or of older versions' ``.tmp``)."""
-    name = path.name
-    return name.startswith(".") and (PARTIAL in name or name.endswith(".tmp"))
-
-
-#: The process id in a temporary file's name: ``.NAME.PID.partial[.ext]`` or ``.NAME.PID.tmp``.
-_PID = re.compile(r"\.(\d+)(?:\.partial|\.tmp)")
+    """Whether ``path`` is named as this package's atomic writes name their temporary files (with the
+    writer's process id); another program's ``.notes.tmp`` or ``.report.partial.txt`` is not."""
+    return bool(_TEMPORARY.match(Path(path).name))
 
 
 def process_alive(pid: int) -> bool:
@@ -108,8 +108,8 @@ def process_alive(pid: int) -> bool:
 def remove_stray_temporaries(folder: str | os.PathLike, only_dead: bool = True) -> list[Path]:
     """Delete the leftovers of interrupted writes in ``folder`` (not recursive); return them.
 
-    ``only_dead`` (the default) keeps the temporary files of processes that are still running (another
-    process may be writing them at this moment); a name without a process id counts as a leftover.
+    Only files named as :func:`atomic_path` names them count. ``only_dead`` (the default) keeps the
+    temporary files of processes that are still running (another process may be writing them now).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -118,8 +118,8 @@ def remove_stray_temporaries(folder: str | os.PathLike, only_dead: bool = True) 
     for path in folder.iterdir():
         if not (path.is_file() and is_temporary(path)):
             continue
-        match = _PID.search(path.name)
-        if only_dead and match and int(match.group(1)) != os.getpid() and process_alive(int(match.group(1))):
+        pid = int(_TEMPORARY.match(path.name).group(1))
+        if only_dead and pid != os.getpid() and process_alive(pid):
             continue
         with contextlib.suppress(OSError):
             path.unlink()

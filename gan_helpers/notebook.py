@@ -12,9 +12,25 @@ from pathlib import Path
 IMAGES_DIR = Path("images")
 
 
+#: How the smoke switch reads a variable, as most tools read true and false.
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
 def smoke_test() -> bool:
-    """True under CI or when ``GAN_SMOKE=1``: every costly setting shrinks to seconds."""
-    return "CI" in os.environ or os.environ.get("GAN_SMOKE", "") not in ("", "0")
+    """Whether every costly setting shrinks to seconds: ``GAN_SMOKE`` when it is set, else ``CI``.
+
+    Each reads true as ``1/true/yes/on`` and false as ``0/false/no/off`` or empty (any case). Another value
+    of ``GAN_SMOKE`` is an error; another value of ``CI`` (some services set their own name) counts as true.
+    """
+    smoke = os.environ.get("GAN_SMOKE")
+    if smoke is not None:
+        value = smoke.strip().lower()
+        if value not in TRUE + FALSE:
+            raise ValueError(f"GAN_SMOKE={smoke!r} is neither true nor false: set it to 1 (smoke mode: tiny "
+                             "settings) or 0 (real work), or unset it.")
+        return value in TRUE
+    ci = os.environ.get("CI")
+    return ci is not None and ci.strip().lower() not in FALSE
 
 
 _STDERR_FILTER = []
@@ -94,7 +110,10 @@ def save_fig(name: str, fig=None, tight_layout: bool = True, resolution: int = 1
     path = IMAGES_DIR / f"{name}.png"
     if tight_layout:
         fig.tight_layout()
-    fig.savefig(path, dpi=resolution)
+    from gan_helpers import files
+
+    with files.atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=resolution)
     return path
 
 

@@ -53,7 +53,10 @@ def save_grid(images, path, columns: int | None = None, upscale: int = 1) -> Non
     grid = image_grid(images, columns)
     if upscale > 1:
         grid = grid.repeat(upscale, axis=0).repeat(upscale, axis=1)
-    Image.fromarray(grid.squeeze()).save(path)
+    from gan_helpers import files
+
+    with files.atomic_path(path) as tmp:  # a full disk leaves the earlier file whole, and names this one
+        Image.fromarray(grid.squeeze()).save(tmp)
 
 
 def plot_images_per_person(people, ax=None):
@@ -268,7 +271,10 @@ def save_gif(frames, path, duration_ms: int = 400, upscale: int = 2, labels=None
         images.append(image)
     if not images:
         raise ValueError("save_gif needs at least one frame.")
-    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    from gan_helpers import files
+
+    with files.atomic_path(path) as tmp:
+        images[0].save(tmp, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
 
 
 def compare_runs(results: dict, samples: dict, metric_keys=("swd", "face_rate", "diversity_ratio")):

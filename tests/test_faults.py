@@ -506,12 +506,21 @@ def test_a_run_folder_has_one_writer_and_a_dead_writer_leaves_it_free(tmp_path):
 def test_stray_temporaries_of_running_processes_are_kept(tmp_path):
     alive = tmp_path / f".faces.{os.getppid()}.partial.npy"
     dead = tmp_path / ".faces.999999999.partial.npy"
-    old_style = tmp_path / ".history.csv.tmp"
-    for path in (alive, dead, old_style):
+    for path in (alive, dead):
         path.write_bytes(b"x")
-    assert sorted(files.remove_stray_temporaries(tmp_path)) == sorted([dead, old_style])
+    assert sorted(files.remove_stray_temporaries(tmp_path)) == [dead]
     assert alive.exists()
     assert files.remove_stray_temporaries(tmp_path, only_dead=False) == [alive]
+
+
+def test_clean_up_leaves_other_programs_files_alone(tmp_path):
+    others = [".notes.tmp", ".report.partial.txt", ".thesis.tmp", ".history.csv.tmp", ".x.partial", "a.1.partial.npy"]
+    for name in others:
+        (tmp_path / name).write_text("someone's")
+    ours = tmp_path / ".faces.999999999.partial.npy"
+    ours.write_bytes(b"x")
+    assert files.remove_stray_temporaries(tmp_path, only_dead=False) == [ours]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(others)
 
 
 @pytest.mark.slow
@@ -805,3 +814,66 @@ def test_a_folder_that_cannot_be_locked_is_used_with_a_warning(tmp_path, monkeyp
     with pytest.warns(UserWarning, match=r"Cannot lock .* \(No locks available\)"):
         assert files.lock_run_folder(tmp_path / "r") == tmp_path / "r"
     assert (tmp_path / "r").resolve() not in files._held
+
+
+@pytest.mark.parametrize("value, smoke", [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False),
+                                          ("false", False), ("no", False), ("OFF", False), ("", False)])
+def test_the_smoke_switch_reads_true_and_false_the_usual_way(monkeypatch, value, smoke):
+    from gan_helpers.notebook import smoke_test
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("GAN_SMOKE", value)
+    assert smoke_test() is smoke
+    monkeypatch.delenv("GAN_SMOKE")
+    monkeypatch.setenv("CI", value)
+    assert smoke_test() is smoke
+    monkeypatch.setenv("GAN_SMOKE", "0")  # GAN_SMOKE decides when both are set
+    assert smoke_test() is False
+
+
+def test_an_unclear_smoke_switch_is_an_error(monkeypatch):
+    from gan_helpers.notebook import smoke_test
+
+    monkeypatch.setenv("GAN_SMOKE", "maybe")
+    with pytest.raises(ValueError, match="GAN_SMOKE='maybe' is neither true nor false"):
+        smoke_test()
+    monkeypatch.delenv("GAN_SMOKE")
+    monkeypatch.setenv("CI", "woodpecker")  # a CI service that sets its own name
+    assert smoke_test() is True
+
+
+def full_disk(*args, **kwargs):
+    """What a write does on a full disk: part of the file, then ENOSPC."""
+    import errno
+
+    target = next(a for a in args if isinstance(a, (str, Path)))
+    Path(target).write_bytes(b"\x89PNG half a picture")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_pictures_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from gan_helpers import notebook, plots
+
+    grid = tmp_path / "demo.png"
+    plots.save_grid(np.zeros((4, 8, 8, 3), np.uint8), grid)
+    before = grid.read_bytes()
+    monkeypatch.setattr(Image.Image, "save", lambda self, fp, *a, **k: full_disk(fp))
+    with pytest.raises(OSError, match="Could not write .*demo.png"):
+        plots.save_grid(np.full((4, 8, 8, 3), 255, np.uint8), grid)
+    assert grid.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["demo.png"]
+    monkeypatch.undo()  # matplotlib writes its PNGs through Pillow too
+    monkeypatch.chdir(tmp_path)
+    fig = plt.figure()
+    saved = notebook.save_fig("curves", fig)
+    before = saved.read_bytes()
+    monkeypatch.setattr(type(fig), "savefig", lambda self, fp, *a, **k: full_disk(fp))
+    with pytest.raises(OSError, match="Could not write .*curves.png"):
+        notebook.save_fig("curves", fig)
+    assert saved.read_bytes() == before and [p.name for p in saved.parent.iterdir()] == ["curves.png"]
+    plt.close(fig)

@@ -11,7 +11,7 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import plots  # noqa: E402
+from gan_helpers import files, plots  # noqa: E402
 from gan_helpers.runs import checkpoints  # noqa: E402
 
 
@@ -173,7 +173,8 @@ class Monitor(keras.callbacks.Callback):
         fig = plots.training_monitor(self.run.steps, samples if samples is not None else self.run.last_samples,
                                      title=self.run.title())
         if self.run.writes:
-            fig.savefig(self.run.run_dir / "monitor.png", dpi=80)
+            with files.atomic_path(self.run.run_dir / "monitor.png") as tmp:
+                fig.savefig(tmp, dpi=80)
         if self.live:
             from IPython.display import clear_output, display
 
