@@ -40,14 +40,33 @@ def _whole(minimum: int):
     return parse
 
 
+#: The longest budget a run takes: a year of minutes (a longer one overflows the clock's arithmetic).
+MAX_MINUTES = 525_600
+
+
 def _positive_minutes(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, e.g. 15. Received: {text!r}")
+    if not math.isfinite(value) or not 0 < value <= MAX_MINUTES:
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes up to {MAX_MINUTES:,} (a year), "
+                                         f"e.g. 15. Received: {text!r}")
     return value
+
+
+def _sample_out(text: str) -> str:
+    """``--out FILE`` of ``sample``: a file name (without .npy/.png) in a folder that exists."""
+    from pathlib import Path
+
+    stem = text[:-4] if text.endswith((".png", ".npy")) else text
+    if not stem.strip() or stem.endswith(("/", "\\")) or Path(stem).is_dir():
+        raise argparse.ArgumentTypeError(f"needs a file name, e.g. samples/faces (writes samples/faces.npy and "
+                                         f"samples/faces.png). Received: {text!r}")
+    if not Path(stem).parent.is_dir():
+        raise argparse.ArgumentTypeError(f"goes into the folder {Path(stem).parent}, which does not exist: create it "
+                                         f"or choose another. Received: {text!r}")
+    return stem
 
 
 def _seed(text: str) -> int:
@@ -274,7 +293,7 @@ def _cmd_sample(args) -> int:
     from gan_helpers import sampling
 
     _check_model_path(args.model)
-    out = args.out[:-4] if args.out.endswith((".png", ".npy")) else args.out
+    out = args.out  # already without .npy/.png (_sample_out)
     images = sampling.sample_to_files(args.model, args.num, out, seed=args.seed, progress=not args.quiet)
     print(f"Wrote {args.num} images {images.shape[1]}x{images.shape[2]} to {out}.npy and a grid of the first "
           f"{min(args.num, sampling.GRID_IMAGES)} to {out}.png")
@@ -292,12 +311,15 @@ def _cmd_evaluate(args) -> int:
     dataset, crop = args.data, args.crop
     stored = Path(args.model) / "config.json"
     if Path(args.model).is_dir() and stored.exists():  # a run folder: its own dataset and crop, unless given
-        try:
+        try:  # read here, not through gan_helpers.runs, which loads TensorFlow
             config = json.loads(stored.read_text())
             if not isinstance(config, dict):
                 raise ValueError("not a JSON object")
         except ValueError:
             raise ValueError(f"The run settings {stored} are damaged; give --data and --crop.") from None
+        if not isinstance(config.get("data_dir"), (str, type(None))):
+            raise ValueError(f"{stored}: data_dir must be a path (a string) or null. Received: "
+                             f"data_dir={config['data_dir']!r}; fix the file, or give --data.")
         dataset = dataset if dataset is not None else config.get("data_dir")
         crop = crop if crop is not None else config.get("crop")
     crop = data.DEFAULT_CROP if crop is None else crop
@@ -409,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
     p.add_argument("--num", type=_whole(1), default=64, help="how many images (default 64); any number, "
                    "written to the .npy in batches")
-    p.add_argument("--out", required=True, help="FILE: writes FILE.npy (uint8) and FILE.png (a grid of the first 64)")
+    p.add_argument("--out", required=True, type=_sample_out,
+                   help="FILE: writes FILE.npy (uint8) and FILE.png (a grid of the first 64)")
     p.add_argument("--seed", type=_seed, default=0, help="which faces: the noise seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_sample)

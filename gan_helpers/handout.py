@@ -115,19 +115,39 @@ def find_cell(name: str, history=None, root=PROJECT_ROOT):
     return None
 
 
+def _loaded_module(cell, root):
+    import sys
+
+    return sys.modules.get(".".join(cell.module.relative_to(Path(root).resolve()).with_suffix("").parts))
+
+
+def _keep_old_source(path: Path, text: str) -> None:
+    """Make this kernel read ``text`` as ``path``'s source from now on (``linecache``, without the file's
+    time stamp, so it is never reloaded): the functions it has already loaded from ``path`` keep finding
+    their own lines when TensorFlow's AutoGraph reads their source, though the file has changed."""
+    import linecache
+
+    entry = linecache.cache.get(str(path))
+    if entry is not None and len(entry) == 4 and entry[1] is None:  # set by an earlier keep: the loaded source
+        return
+    linecache.cache[str(path)] = (len(text), None, text.splitlines(keepends=True), str(path))
+
+
 def _update_loaded_module(cell, root) -> None:
     """Run ``cell.code`` in its module if this kernel has imported it, and point the module's classes and
     tables that held the old definitions at the new ones (``WGAN.penalty = penalty``, ``RULES``), so the
     checks and cells that follow in this kernel use the student's code without a restart."""
-    import sys
+    import linecache
 
-    name = ".".join(cell.module.relative_to(Path(root).resolve()).with_suffix("").parts)
-    module = sys.modules.get(name)
+    module = _loaded_module(cell, root)
     if module is None:  # not imported yet: the next import reads the file
         return
     namespace = vars(module)
     before = {key: namespace.get(key) for key in cell.names}
-    exec(compile(cell.code, str(cell.module), "exec"), namespace)
+    # A file name of its own, with the cell's lines, so that inspect (and AutoGraph) find the new code.
+    source = f"<your cell: {', '.join(cell.names)}>"
+    linecache.cache[source] = (len(cell.code), None, cell.code.splitlines(keepends=True), source)
+    exec(compile(cell.code, source, "exec"), namespace)
     for key, old in before.items():
         new = namespace[key]
         if old is None or old is new:
@@ -161,8 +181,11 @@ def keep(*objects, history=None, root=PROJECT_ROOT) -> str | None:
         shown = cell.module.relative_to(Path(root).resolve()).as_posix() if cell.module.is_relative_to(
             Path(root).resolve()) else str(cell.module)
         try:
-            found = problems(cell.code, cell.module.read_text())
+            old = cell.module.read_text()
+            found = problems(cell.code, old)
             if not found:
+                if _loaded_module(cell, root) is not None:
+                    _keep_old_source(cell.module, old)  # what this kernel loaded stays readable
                 changed = export.write_region(cell, header=False)
                 _update_loaded_module(cell, root)
                 if changed:

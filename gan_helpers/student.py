@@ -142,6 +142,13 @@ def keeps_output(cell) -> bool:
 #: fallback, and the solutions (the instructor's notebooks, for after the deadline).
 EDITIONS = ("handout", "self-study", "solutions")
 
+#: Lines around package code that the handout leaves out (it would show a solution); the release puts
+#: :data:`NOT_IN_HANDOUT_STUB` in its place.
+NOT_IN_HANDOUT = re.compile(r"^( *)# %% not in the handout: ([^\n]+)\n.*?^ *# %% end of what is not in the handout\n",
+                            re.M | re.S)
+NOT_IN_HANDOUT_STUB = ('{indent}raise NotImplementedError("The handout leaves this out ({why}): it is the workbook\'s '
+                       'own code for training on several devices. Train on one device.")\n')
+
 #: A notebook's note on where its committed outputs come from: left out where the outputs are cleared.
 OUTPUTS_NOTE = "*The outputs below come from"
 
@@ -245,6 +252,10 @@ def _package_files(edition: str, notebooks: dict) -> dict[str, bytes]:
     files["gan_helpers/edition.json"] = (json.dumps({"edition": edition}) + "\n").encode()
     if edition != "handout":
         return files
+    for name, data in files.items():
+        if name.endswith(".py") and b"# %% not in the handout" in data:
+            files[name] = NOT_IN_HANDOUT.sub(lambda m: NOT_IN_HANDOUT_STUB.format(indent=m.group(1), why=m.group(2)),
+                                             data.decode()).encode()
     cells = {}
     own = {path.name: path for path in (PROJECT_ROOT / "notebooks").glob("*.ipynb")}
     sources = {name: _release_notebooks([path], "handout")[name][0] for name, path in own.items()

@@ -229,6 +229,7 @@ class GAN(keras.Model):
 
     def judge_step(self, real_images):
         """Phase 1 on one replica: the exported ``score_batch``, scaled gradients and the global decision."""
+        # %% not in the handout: it would show the training step of core exercise 03.5
         if isinstance(real_images, tuple):
             real_images = real_images[0]
         context = tf.distribute.get_replica_context()
@@ -249,6 +250,7 @@ class GAN(keras.Model):
         values["g_success"] = 1.0 - values["d_fake_success"]
         return {"d_grads": d_grads, "g_grads": g_grads, "values": values,
                 "train_d": tf.convert_to_tensor(train_d), "train_g": tf.convert_to_tensor(train_g)}
+        # %% end of what is not in the handout
 
     def apply_step(self, d_grads, g_grads, train_d: bool, train_g: bool):
         """Phase 2 on one replica: the decided networks' updates (Python booleans: nothing else runs)."""

@@ -137,11 +137,10 @@ def test_a_killed_checkpoint_write_leaves_nothing_behind_after_resume(drawn, tmp
     # What SIGKILL between the CSVs and the checkpoint (old order), or in the middle of a write, leaves:
     stray = out / f".checkpoint.4242{files.PARTIAL}.npz"
     stray.write_bytes(b"half")
-    (out / ".history.csv.tmp").write_text("old-style leftover")
     with open(out / "history.csv", "a") as f:
         f.write("3,99,1.0,0" + ",0" * 20 + "\n")  # an epoch the checkpoint does not have
     resumed = runs.Run.resume(out, images=drawn[:32])
-    assert not stray.exists() and not (out / ".history.csv.tmp").exists()
+    assert not stray.exists()
     assert [row["epoch"] for row in runs.read_csv(out / "history.csv")] == [1, 2]
     with expect_collapse():
         resumed.train(epochs=3, verbose=0)
@@ -877,3 +876,19 @@ def test_pictures_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
         notebook.save_fig("curves", fig)
     assert saved.read_bytes() == before and [p.name for p in saved.parent.iterdir()] == ["curves.png"]
     plt.close(fig)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["sample", "--model", str(sampling.PRETRAINED), "--out", "o/"], "needs a file name"),
+    (["sample", "--model", str(sampling.PRETRAINED), "--out", ""], "needs a file name"),
+    (["sample", "--model", str(sampling.PRETRAINED), "--out", "missing-folder/faces"], "does not exist"),
+    (["train", "--minutes", "1e308"], "up to 525,600"),
+])
+def test_outputs_and_budgets_that_cannot_work_are_one_line_before_tensorflow_loads(tmp_path, args, fragment):
+    (tmp_path / "o").mkdir()
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "gan_helpers", *args], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    one_line_error(result, fragment)
+    assert time.perf_counter() - started < 20  # refused by the parser, not after loading a model
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"] and not list((tmp_path / "o").iterdir())

@@ -42,7 +42,7 @@ from gan_helpers.runs import checkpoints
 from gan_helpers.runs.checkpoints import (CHECKPOINT, PREVIOUS_CHECKPOINT, load_checkpoint, read_config, read_csv,
                                           save_checkpoint, write_csv)
 from gan_helpers.runs.factory import build
-from gan_helpers.runs.settings import check_budget, default_config, resolved_rates, upgrade_config
+from gan_helpers.runs.settings import check_budget, check_stored, default_config, resolved_rates
 
 #: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces' (near-constant samples),
 COLLAPSE_FRACTION = 0.25
@@ -106,7 +106,7 @@ class Run:
         """
         run_dir = Path(run_dir)
         if (run_dir / "config.json").exists():
-            stored = resolved_rates(upgrade_config(read_config(run_dir)))
+            stored = resolved_rates(check_stored(read_config(run_dir), Path(run_dir) / "config.json"))
             wanted = resolved_rates(json.loads(json.dumps(default_config(**config), default=str)))
             differ = sorted(k for k in set(stored) | set(wanted)
                             if k not in ("data_dir", "fused", "precision_reason") and stored.get(k) != wanted.get(k)
@@ -131,7 +131,7 @@ class Run:
         checkpoint does not.
         """
         run_dir = Path(run_dir)
-        config = upgrade_config(read_config(run_dir))
+        config = check_stored(read_config(run_dir), run_dir / "config.json")
         locks = config.get("distribute") != "multi-worker" or is_chief(make_strategy("multi-worker"))
         if locks:
             files.lock_run_folder(run_dir)  # one writer, before anything in the folder is touched

@@ -45,6 +45,22 @@ def _check_types(config: dict) -> None:
     for key in ("model", "precision", "balance", "d_batch", "generator_architecture", "critic"):
         if not isinstance(config[key], str):
             raise ValueError(f"{key} must be a name (a string). Received: {key}={config[key]!r}")
+    if config.get("replicas") is not None:
+        _whole(config, "replicas", 1, 1024)
+
+
+def check_stored(config: dict, where) -> dict:
+    """A stored run's settings (its config.json), completed by :func:`upgrade_config` and checked as new
+    settings are: a wrong type is one line naming the setting and the file, never a TypeError later."""
+    config = upgrade_config(config)
+    try:
+        _check_types(config)
+    except KeyError as error:
+        raise ValueError(f"{where} has no setting {error.args[0]!r}; restore the file, or start a new run with "
+                         "--out.") from None
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}; fix the file, or start a new run with --out.") from None
+    return config
 
 
 def default_config(**overrides) -> dict:
