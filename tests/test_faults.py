@@ -892,3 +892,18 @@ def test_outputs_and_budgets_that_cannot_work_are_one_line_before_tensorflow_loa
     one_line_error(result, fragment)
     assert time.perf_counter() - started < 20  # refused by the parser, not after loading a model
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"] and not list((tmp_path / "o").iterdir())
+
+
+def test_stored_settings_of_the_wrong_type_are_one_line(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    config = runs.default_config(image_size=32, seed=0)
+    (folder / "config.json").write_text(json.dumps({**config, "replicas": "2"}))
+    with pytest.raises(ValueError, match=r"config.json: replicas must be a whole number from 1 to 1,024\. "
+                                         r"Received: replicas='2'"):
+        runs.Run.resume(folder)
+    import shutil
+
+    shutil.copy(sampling.PRETRAINED, folder / "generator.keras")
+    (folder / "config.json").write_text(json.dumps({**config, "data_dir": 5}))
+    one_line_error(run_cli("evaluate", "--model", folder), "data_dir must be a path", "config.json")
