@@ -259,13 +259,18 @@ def _train_command(args, cleanup) -> int:
 
             recorded = stored.get("data_dir") if isinstance(stored, dict) else None
             moved = data.find_data_dir(args.data)
-            if recorded and Path(recorded).exists() and Path(recorded).resolve() != moved.resolve():
+            if recorded and Path(recorded).exists() and Path(recorded).resolve() != moved.resolve() \
+                    and not args.switch_data:
                 raise ValueError(f"--resume trains on the run's own dataset, {recorded}; --data {args.data} is "
                                  "another. Drop --data, or start a new run with --out to train on other faces.")
         run = runs.Run.resume(args.resume)
         if args.data is not None:
             run.config["data_dir"] = str(data.find_data_dir(args.data))  # the run's faces, found where they are now
+        if args.switch_data:  # on purpose: the faces found now are recorded as the run's
+            run.config["dataset"] = None
     else:
+        if args.switch_data:
+            raise ValueError("--switch-data goes with --resume RUN_DIR: a new run records the faces it trains on.")
         config, out = _train_config(args)
         configure_devices(args.distribute, args.replicas)
         from gan_helpers import runs
@@ -308,7 +313,7 @@ def _cmd_evaluate(args) -> int:
     from pathlib import Path
 
     _check_model_path(args.model)
-    dataset, crop = args.data, args.crop
+    dataset, crop, recorded = args.data, args.crop, None
     stored = Path(args.model) / "config.json"
     if Path(args.model).is_dir() and stored.exists():  # a run folder: its own dataset and crop, unless given
         try:  # read here, not through gan_helpers.runs, which loads TensorFlow
@@ -322,8 +327,12 @@ def _cmd_evaluate(args) -> int:
                              f"data_dir={config['data_dir']!r}; fix the file, or give --data.")
         dataset = dataset if dataset is not None else config.get("data_dir")
         crop = crop if crop is not None else config.get("crop")
+        recorded = config.get("dataset")
     crop = data.DEFAULT_CROP if crop is None else crop
     source = data.find_data_dir(dataset)  # a wrong path is reported before TensorFlow loads
+    if isinstance(recorded, dict) and data.fingerprint(source) != recorded:
+        print(f"warning: the faces at {source} are not the ones {args.model} trained on, so the people held out "
+              "here may include people the run saw, and the scores may look better than they are.", file=sys.stderr)
     from gan_helpers import metrics, sampling
 
     generator = sampling.load_generator(args.model)
@@ -423,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --distribute mirrored: how many replicas (default: every GPU, or 2 on a CPU)")
     p.add_argument("--out", help="run folder, new or empty (default: runs/<date-time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+    p.add_argument("--switch-data", action="store_true",
+                   help="with --resume: train on the faces found now (--data, or the run's data_dir) although they "
+                        "are not the ones the run started on")
     p.add_argument("--config", help='JSON of further settings, e.g. \'{"generator": {"widths": [64, 32, 16]}}\'')
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_train)

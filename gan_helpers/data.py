@@ -175,6 +175,18 @@ def list_images(source: str | os.PathLike) -> list[ImageFile]:
     return sorted(files, key=lambda f: f.relpath)
 
 
+def fingerprint(source: str | os.PathLike) -> dict:
+    """What identifies a dataset cheaply: its number of images and a hash of their relative paths.
+
+    A run records it (config.json's ``dataset``), so that resuming on other faces, or evaluating against
+    another split of people, is noticed.
+    """
+    import hashlib
+
+    names = [f.relpath for f in list_images(source)]
+    return {"images": len(names), "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]}
+
+
 def _list_folder(root: Path) -> list[ImageFile]:
     files = []
     # Each folder to visit comes with the identities (device, inode) of itself and of the

@@ -907,3 +907,25 @@ def test_stored_settings_of_the_wrong_type_are_one_line(tmp_path):
     shutil.copy(sampling.PRETRAINED, folder / "generator.keras")
     (folder / "config.json").write_text(json.dumps({**config, "data_dir": 5}))
     one_line_error(run_cli("evaluate", "--model", folder), "data_dir must be a path", "config.json")
+
+
+@pytest.mark.slow
+def test_resume_and_evaluate_notice_a_changed_dataset(tmp_path, cli_env):
+    from gan_helpers.synthetic import make_face_folder
+
+    faces = make_face_folder(tmp_path / "faces", people=8, per_person=12, size=96)
+    out = tmp_path / "run"
+    assert train_cli(faces, out, "--epochs", "1", env=cli_env).returncode == 0
+    recorded = json.loads((out / "config.json").read_text())["dataset"]
+    assert recorded == data.fingerprint(faces) and recorded["images"] == 96
+    make_face_folder(tmp_path / "more", people=3, per_person=5, size=96)
+    for person in (tmp_path / "more").iterdir():  # 15 images of 3 new people join the folder
+        person.rename(faces / f"new_{person.name}")
+    refused = run_cli("train", "--resume", out, "--epochs", "2", "--quiet", **cli_env)
+    one_line_error(refused, "are not the ones this run trained on (111 images now, 96 then)", "--switch-data")
+    assert json.loads((out / "config.json").read_text())["dataset"] == recorded
+    warned = run_cli("evaluate", "--model", out, "--num", "16", "--quiet", **cli_env)
+    assert warned.returncode == 0 and "warning: the faces at" in warned.stderr, warned.stderr
+    switched = run_cli("train", "--resume", out, "--epochs", "2", "--switch-data", "--quiet", **cli_env)
+    assert switched.returncode == 0, switched.stderr
+    assert json.loads((out / "config.json").read_text())["dataset"]["images"] == 111

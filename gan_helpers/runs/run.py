@@ -109,7 +109,8 @@ class Run:
             stored = resolved_rates(check_stored(read_config(run_dir), Path(run_dir) / "config.json"))
             wanted = resolved_rates(json.loads(json.dumps(default_config(**config), default=str)))
             differ = sorted(k for k in set(stored) | set(wanted)
-                            if k not in ("data_dir", "fused", "precision_reason") and stored.get(k) != wanted.get(k)
+                            if k not in ("data_dir", "dataset", "fused", "precision_reason")
+                            and stored.get(k) != wanted.get(k)
                             and not (k == "precision" and str(wanted.get("precision_reason")).startswith("auto"))
                             and not (k == "replicas" and wanted.get(k) is None))
             if differ:
@@ -171,8 +172,18 @@ class Run:
             faces = data.load_dataset(self.config.get("data_dir"), self.config["image_size"],
                                       crop=self.config.get("crop", data.DEFAULT_CROP),
                                       limit=self.config.get("limit"), progress=progress)
-            # Record where the faces came from, also when it was found through LFW_DIR or the defaults.
-            self.config["data_dir"] = str(faces.source)
+            # Record where the faces came from, also when it was found through LFW_DIR or the defaults, and
+            # which faces they are: resuming on other faces would train on them and break the held-out split.
+            found = data.fingerprint(faces.source)
+            recorded = self.config.get("dataset")
+            if self.resumed and recorded and recorded != found:
+                raise ValueError(
+                    f"The faces at {faces.source} are not the ones this run trained on ({found['images']:,} images "
+                    f"now, {recorded['images']:,} then{'' if found['images'] != recorded['images'] else ', other names'}"
+                    "): resuming would train on other faces, and evaluate would hold out people the run has seen. "
+                    "Resume with the run's own faces (--data), start a new run with --out, or switch on purpose "
+                    "with --switch-data.")
+            self.config["data_dir"], self.config["dataset"] = str(faces.source), found
             self.images = data.training_part(faces, self.config["holdout"])
         if self.images.shape[1] != self.config["image_size"]:
             raise ValueError(f"The images are {self.images.shape[1]} px but the run is configured for "

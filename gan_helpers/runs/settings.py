@@ -47,6 +47,10 @@ def _check_types(config: dict) -> None:
             raise ValueError(f"{key} must be a name (a string). Received: {key}={config[key]!r}")
     if config.get("replicas") is not None:
         _whole(config, "replicas", 1, 1024)
+    recorded = config.get("dataset")
+    if recorded is not None and not (isinstance(recorded, dict) and set(recorded) == {"images", "names_sha256"}):
+        raise ValueError(f"dataset must be what the run recorded, {{\"images\": N, \"names_sha256\": \"...\"}}, or "
+                         f"null. Received: dataset={recorded!r}")
 
 
 def check_stored(config: dict, where) -> dict:
@@ -113,7 +117,8 @@ def default_config(**overrides) -> dict:
         "distribute": None,
         "replicas": None,
     }
-    unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit"}
+    # Recorded, not set: where the faces are and which they are (data.fingerprint), once the run loads them.
+    unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit", "dataset"}
     if unknown:
         raise ValueError(f"Unknown run settings: {', '.join(sorted(unknown))}")
     config.update(overrides)
