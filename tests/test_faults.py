@@ -929,3 +929,28 @@ def test_resume_and_evaluate_notice_a_changed_dataset(tmp_path, cli_env):
     switched = run_cli("train", "--resume", out, "--epochs", "2", "--switch-data", "--quiet", **cli_env)
     assert switched.returncode == 0, switched.stderr
     assert json.loads((out / "config.json").read_text())["dataset"]["images"] == 111
+
+
+def test_an_unreadable_checkpoint_is_not_called_damaged(drawn, tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    out = tmp_path / "r"
+    with expect_collapse():
+        runs.Run(SMALL, out, images=drawn[:32]).train(epochs=2, verbose=0)
+    checkpoint, previous = out / "checkpoint.npz", out / "checkpoint.previous.npz"
+    before = checkpoint.read_bytes(), previous.read_bytes()
+    real_open = builtins.open
+
+    def locked(file, *args, **kwargs):  # as chmod 000 does for a user who is not root
+        if Path(str(file)) == checkpoint:
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", locked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "resuming from the previous checkpoint" either
+        with pytest.raises(PermissionError, match="Cannot read the checkpoint .*checkpoint.npz .*chmod u\\+r"):
+            runs.Run.resume(out, images=drawn[:32]).train(epochs=3, verbose=0)
+    monkeypatch.undo()
+    assert (checkpoint.read_bytes(), previous.read_bytes()) == before

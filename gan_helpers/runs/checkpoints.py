@@ -78,7 +78,16 @@ def save_checkpoint(gan, run_dir: Path, progress: dict, history=None, steps=None
 
 
 def _read_checkpoint(gan, path: Path, average=None) -> dict:
-    """Every array of a checkpoint, checked against ``gan``; a clear :class:`CheckpointError` if damaged."""
+    """Every array of a checkpoint, checked against ``gan``; a clear :class:`CheckpointError` if damaged.
+
+    A file that cannot be opened (permissions) is not called damaged: that is a ``PermissionError`` that
+    names it, and nothing falls back or is rotated away.
+    """
+    try:
+        open(path, "rb").close()
+    except PermissionError as error:
+        raise PermissionError(f"Cannot read the checkpoint {path} ({error.strerror}); it may be whole: give "
+                              "yourself read permission (chmod u+r) and resume again.") from None
     if not zipfile.is_zipfile(path):  # empty, random bytes, or cut before the zip's directory
         raise CheckpointError(f"The checkpoint {path} is damaged or incomplete ({path.stat().st_size:,} bytes, "
                               "not a whole .npz archive)")
