@@ -242,12 +242,21 @@ def _warn_unlistable(path, error: OSError) -> None:
 
 
 def _list_archive(archive: Path) -> list[ImageFile]:
+    """The archive's images. It is read to its end: tarfile stops quietly at a damaged header, which would
+    leave the rest of the faces out, so what follows the last member must be the archive's zero padding."""
+    import zlib
+
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile()]
-    except (tarfile.TarError, OSError, EOFError) as error:
+            tar.fileobj.seek(tar.offset)
+            while chunk := tar.fileobj.read(1 << 20):
+                if chunk.count(0) != len(chunk):
+                    raise tarfile.ReadError(f"a damaged header after {len(members):,} files, with more data behind "
+                                            "it")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise DatasetNotFoundError(
-            f"Dataset archive {archive} cannot be read as a tar archive ({error}). "
+            f"Dataset archive {archive} is damaged or not a tar archive ({type(error).__name__}: {error}). "
             "Download it again or extract it by hand and point at the folder."
         ) from error
     files = []

@@ -422,3 +422,28 @@ def test_a_cache_write_that_fails_midway_leaves_no_temporary_or_partial_files(fa
     monkeypatch.undo()
     assert not data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False).from_cache
     assert data.load_dataset(face_folder, 32, cache_dir=cache_dir, progress=False).from_cache
+
+
+def test_a_damaged_archive_is_an_error_not_half_a_dataset(tmp_path):
+    import tarfile
+
+    from gan_helpers.synthetic import make_face_folder
+
+    faces = make_face_folder(tmp_path / "faces", people=10, per_person=15, size=96)
+    for name, mode in (("faces.tgz", "w:gz"), ("faces.tar", "w")):
+        with tarfile.open(tmp_path / name, mode) as tar:
+            tar.add(faces, arcname="faces")
+        assert len(data.list_images(tmp_path / name)) == 150
+    packed = bytearray((tmp_path / "faces.tgz").read_bytes())  # 2,000 bytes altered mid-archive
+    middle = len(packed) // 2
+    packed[middle:middle + 2000] = bytes(b ^ 0x5A for b in packed[middle:middle + 2000])
+    (tmp_path / "flip.tgz").write_bytes(bytes(packed))
+    with pytest.raises(data.DatasetNotFoundError, match="flip.tgz is damaged"):
+        data.list_images(tmp_path / "flip.tgz")
+    plain = bytearray((tmp_path / "faces.tar").read_bytes())  # a member's header overwritten halfway through
+    with tarfile.open(tmp_path / "faces.tar") as tar:
+        header = tar.getmembers()[len(tar.getmembers()) // 2].offset
+    plain[header:header + 512] = b"\x01" * 512
+    (tmp_path / "header.tar").write_bytes(bytes(plain))
+    with pytest.raises(data.DatasetNotFoundError, match="header.tar is damaged .*damaged header"):
+        data.list_images(tmp_path / "header.tar")
