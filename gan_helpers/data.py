@@ -64,7 +64,8 @@ SHARED_COPY = "shared/datasets/lfw-deepfunneled"
 ENV_VAR = "LFW_DIR"
 #: Bump when the preprocessing changes so old caches are rebuilt.
 #: 3: 16-bit images are scaled to 8 bits (they were clipped to white); crops can be fractions.
-CACHE_FORMAT = 3
+#: 4: photos are turned upright by their EXIF orientation before the crop.
+CACHE_FORMAT = 4
 #: Valid image sides: even numbers from 16 to 128 (see :func:`check_image_size`).
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 #: The blog's split was 13,000 training and 233 validation images.
@@ -181,8 +182,6 @@ def fingerprint(source: str | os.PathLike) -> dict:
     A run records it (config.json's ``dataset``), so that resuming on other faces, or evaluating against
     another split of people, is noticed.
     """
-    import hashlib
-
     names = [f.relpath for f in list_images(source)]
     return {"images": len(names), "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]}
 

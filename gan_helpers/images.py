@@ -147,6 +147,22 @@ def _to_8_bit(image: Image.Image) -> Image.Image:
     return image
 
 
+#: The EXIF tag that says how a camera held the photo.
+EXIF_ORIENTATION = 0x0112
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` as it is meant to be seen: turned by its EXIF orientation (a phone's portrait photo is
+    stored sideways with a tag that says so); unchanged when it has none."""
+    from PIL import ImageOps
+
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (AttributeError, OSError, SyntaxError, ValueError):  # no or unreadable EXIF: as stored
+        return image
+    return image if orientation in (1, None) else ImageOps.exif_transpose(image)
+
+
 def preprocess_image(image: Image.Image, image_size: int = 64, crop: int | float = DEFAULT_CROP) -> np.ndarray:
     """Crop and resize one opened PIL image to uint8 RGB ``(S, S, 3)``.
 
@@ -155,6 +171,7 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int | float
     of a full decode) that is still at least as large as the final crop
     needs, so the quality is that of a bicubic resize from a larger image.
     """
+    image = upright(image)
     full_w, full_h = image.size
     box = crop_box(full_w, full_h, crop)
     side = box[2] - box[0]
@@ -194,7 +211,7 @@ def read_image(source: str | os.PathLike, relpath: str, image_size: int | None =
     """One image as uint8 RGB: as stored (``image_size=None``, 16-bit reduced to 8) or preprocessed like the cache."""
     with open_image(source, relpath) as image:
         if image_size is None:
-            return np.asarray(_to_8_bit(image).convert("RGB"))
+            return np.asarray(_to_8_bit(upright(image)).convert("RGB"))
         return preprocess_image(image, image_size, crop)
 
 

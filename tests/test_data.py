@@ -447,3 +447,23 @@ def test_a_damaged_archive_is_an_error_not_half_a_dataset(tmp_path):
     (tmp_path / "header.tar").write_bytes(bytes(plain))
     with pytest.raises(data.DatasetNotFoundError, match="header.tar is damaged .*damaged header"):
         data.list_images(tmp_path / "header.tar")
+
+
+def test_a_photo_is_loaded_upright_by_its_exif_orientation(tmp_path):
+    from PIL import Image
+
+    from gan_helpers import images
+
+    # A tall picture, top half red, stored sideways (rotated 90 degrees) with the tag that says so.
+    upright = np.zeros((120, 80, 3), np.uint8)
+    upright[:60, :, 0] = 255
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # what the camera wrote: 80 x 120 wide
+    exif = Image.Exif()
+    exif[images.EXIF_ORIENTATION] = 6  # "rotate 90 degrees clockwise to view"
+    (tmp_path / "person").mkdir()
+    stored.save(tmp_path / "person" / "person_0001.jpg", exif=exif, quality=95)
+    shown = images.read_image(tmp_path, "person/person_0001.jpg")
+    assert shown.shape == (120, 80, 3)
+    assert shown[:50, :, 0].mean() > 200 and shown[70:, :, 0].mean() < 50  # red on top, as photographed
+    small = images.read_image(tmp_path, "person/person_0001.jpg", image_size=16, crop=0)
+    assert small[:6, :, 0].mean() > 200 and small[-6:, :, 0].mean() < 50
