@@ -206,15 +206,46 @@ def _train_config(args) -> tuple[dict, str]:
     if out_path == data_path or data_path in out_path.parents:
         raise ValueError(f"--out {out} is inside the dataset {config['data_dir']}: the run's pictures would become "
                          "training faces. Choose a folder outside it (e.g. runs/mine).")
+    replicas = config.get("replicas") or (2 if config.get("distribute") == "mirrored" else None)
+    batch = config.get("batch_size", 64)
+    if replicas and isinstance(batch, int) and batch < replicas:
+        raise ValueError(f"--replicas {replicas} splits each batch of {batch} images, but each replica needs at "
+                         f"least one: use at most {batch} replicas, or a larger batch_size.")
     files.check_new_run_folder(out)
     return config, out
 
 
 def _cmd_train(args) -> int:
     import contextlib
+    from pathlib import Path
 
-    with contextlib.ExitStack() as cleanup:  # releases the run folder's lock however the command ends
-        return _train_command(args, cleanup)
+    out = Path(args.out) if args.out and not args.resume else None
+    existed = out is not None and out.exists()
+    try:
+        with contextlib.ExitStack() as cleanup:  # releases the run folder's lock however the command ends
+            return _train_command(args, cleanup)
+    except Exception:
+        if out is not None:
+            _remove_untrained_folder(out, existed)
+        raise
+
+
+def _remove_untrained_folder(out, existed: bool) -> None:
+    """After a new run failed before its first epoch: remove what it wrote (its settings, lock and empty
+    samples folder), so the same ``--out`` works again; a folder with anything else in it stays."""
+    import contextlib
+
+    if not out.is_dir():
+        return
+    written = {"config.json", ".lock", "samples"}
+    entries = {path.name: path for path in out.iterdir()}
+    if not set(entries) <= written or ("samples" in entries and any(entries["samples"].iterdir())):
+        return
+    with contextlib.suppress(OSError):
+        for name, path in entries.items():
+            path.rmdir() if path.is_dir() else path.unlink()
+        if not existed:
+            out.rmdir()
 
 
 def _train_command(args, cleanup) -> int:
@@ -509,6 +540,14 @@ def main(argv=None, quiet_tensorflow: bool | None = None) -> int:
         # One line the user can act on; the error types carry the fix in their message.
         message = " ".join(str(error).split())
         print(f"error: {message}", file=sys.stderr)
+        return 2
+    except Exception as error:  # TensorFlow's own errors (OpError) are none of the above
+        if not type(error).__module__.startswith("tensorflow"):
+            raise
+        first = " ".join(str(error).split())[:240]
+        hint = (" The settings need more memory than this machine has: use smaller widths, --size or batch_size."
+                if "ResourceExhausted" in type(error).__name__ or "OOM" in first else "")
+        print(f"error: TensorFlow could not run this ({type(error).__name__}: {first}).{hint}", file=sys.stderr)
         return 2
 
 

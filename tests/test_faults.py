@@ -954,3 +954,16 @@ def test_an_unreadable_checkpoint_is_not_called_damaged(drawn, tmp_path, monkeyp
             runs.Run.resume(out, images=drawn[:32]).train(epochs=3, verbose=0)
     monkeypatch.undo()
     assert (checkpoint.read_bytes(), previous.read_bytes()) == before
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--config", '{"generator": {"widths": [100000000, 10]}}'], "need more memory than this machine has"),
+    (["--config", '{"batch_size": 16}', "--distribute", "mirrored", "--replicas", "64"],
+     "each replica needs at least one"),
+])
+def test_settings_that_cannot_train_are_one_line_and_leave_no_folder(faces_dir, tmp_path, cli_env, extra, fragment):
+    out = tmp_path / "r"
+    result = run_cli("train", "--data", faces_dir, "--size", "32", "--crop", "0", "--epochs", "1", "--out", out,
+                     "--quiet", *extra, **cli_env)
+    one_line_error(result, fragment)
+    assert not out.exists()  # the same --out works once the settings are fixed
