@@ -55,6 +55,16 @@ def _positive_minutes(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, e.g. 60. Received: {text!r}")
+    return value
+
+
 def _sample_out(text: str) -> str:
     """``--out FILE`` of ``sample``: a file name (without .npy/.png) in a folder that exists."""
     from pathlib import Path
@@ -414,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="download from this URL instead of the LFW site and its mirror")
     p.add_argument("--sha256", help="the SHA-256 checksum of the archive at --url")
     p.add_argument("--folder", help="the top folder the --url archive extracts to")
-    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the server")
+    p.add_argument("--timeout", type=_positive_seconds, default=60, help="seconds to wait for the server")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_download)
 

@@ -112,6 +112,19 @@ def check_members(tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
     return members
 
 
+def _same_tree(new: Path, old: Path) -> bool:
+    """Whether ``old`` holds exactly the files of ``new`` with the same sizes (a dataset extracted before)."""
+    if not old.exists() or new.is_dir() != old.is_dir():
+        return False
+    if not new.is_dir():
+        return new.stat().st_size == old.stat().st_size
+
+    def listing(root: Path) -> dict:
+        return {path.relative_to(root).as_posix(): path.stat().st_size for path in root.rglob("*") if path.is_file()}
+
+    return listing(new) == listing(old)
+
+
 def safe_extract(archive: Path, dest: Path) -> None:
     """Extract ``archive`` into ``dest`` after checking every member; all of it, or nothing.
 
@@ -139,10 +152,15 @@ def safe_extract(archive: Path, dest: Path) -> None:
             check_members(tar, staging)
             tar.extractall(staging, filter="data")
         entries = sorted(staging.iterdir())
+        same = [e for e in entries if _same_tree(e, dest / e.name)]
+        for entry in same:  # extracted before, whole: nothing to replace
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        entries = [e for e in entries if e not in same]
         taken = [dest / e.name for e in entries
                  if (dest / e.name).exists() and not ((dest / e.name).is_dir() and not any((dest / e.name).iterdir()))]
         if taken:  # checked before anything moves: the archive goes in whole or not at all
-            raise ArchiveLayoutError(f"{', '.join(map(str, taken))} already exists; remove it, or give another --dest.")
+            raise ArchiveLayoutError(f"{', '.join(map(str, taken))} already exists with other files than this "
+                                     "archive holds; remove it, or give another --dest.")
         for entry in entries:
             target = dest / entry.name
             if target.is_dir():

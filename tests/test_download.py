@@ -178,3 +178,20 @@ def test_an_archive_whose_entry_is_already_there_moves_nothing(server, tmp_path)
         download.download(dest, [source(server, archive)], progress=False)
     assert not (dest / "faces").exists() and (dest / "README.txt").read_text() == "mine"
     assert not list(dest.glob(".extracting.*"))
+
+
+def test_the_same_download_twice_keeps_the_good_dataset_and_says_nothing_is_wrong(server, tmp_path):
+    archive = build_archive(tmp_path)
+    dest = tmp_path / "data"
+    first = download.download(dest, [source(server, archive)], progress=False)
+    before = sorted((p.relative_to(dest), p.stat().st_size) for p in first.rglob("*"))
+    again = download.download(dest, [source(server, archive)], progress=False)
+    assert again == first and sorted((p.relative_to(dest), p.stat().st_size) for p in first.rglob("*")) == before
+    assert not list(dest.glob(".extracting.*"))
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "0", "inf"])
+def test_a_timeout_that_is_no_number_of_seconds_names_the_flag(value):
+    from helpers import one_line_error, run_cli
+
+    one_line_error(run_cli("download", "--dest", "nowhere", "--timeout", value), "--timeout", "positive number of seconds")
