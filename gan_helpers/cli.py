@@ -26,7 +26,8 @@ SIZE_HELP = "image side in pixels, an even number from 16 to 128 (default 64)"
 # Argument types: each names its flag (argparse adds it) and says what is expected.
 
 
-def _whole(minimum: int):
+def _whole(minimum: int, maximum: int | None = None, beyond: str = ""):
+    """A whole number from ``minimum`` (to ``maximum``; ``beyond`` says what to do for more)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -35,6 +36,8 @@ def _whole(minimum: int):
                                              f"Received: {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}. Received: {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}{beyond}. Received: {value}")
         return value
     parse.__name__ = "whole number"
     return parse
@@ -414,7 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="faces from the shipped generator, no dataset or training needed")
     p.add_argument("--model", help="a generator .keras file or run folder (default: pretrained/generator.keras)")
-    p.add_argument("--num", type=_whole(1), default=64, help="how many faces (default 64)")
+    p.add_argument("--num", type=_whole(1, 1024, " (one picture holds them all; for more faces use `sample`, which "
+                                        "writes them in batches)"), default=64, help="how many faces (default 64, at most 1,024)")
     p.add_argument("--seed", type=_seed, default=0, help="which faces: the noise seed (default 0)")
     p.add_argument("--out", default="demo.png", help="the grid image to write (default demo.png)")
     p.set_defaults(run=_cmd_demo)

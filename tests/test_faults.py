@@ -967,3 +967,7 @@ def test_settings_that_cannot_train_are_one_line_and_leave_no_folder(faces_dir, 
                      "--quiet", *extra, **cli_env)
     one_line_error(result, fragment)
     assert not out.exists()  # the same --out works once the settings are fixed
+
+
+def test_demo_refuses_more_faces_than_one_picture_holds():
+    one_line_error(run_cli("demo", "--num", "100000"), "at most 1,024", "use `sample`")
