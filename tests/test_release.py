@@ -181,6 +181,17 @@ def test_the_handouts_package_is_its_notebooks_scaffolds(handout):
         assert (handout / name).is_file(), name
 
 
+def keep_in_a_copy(handout, tmp_path, code):
+    """Run ``code`` in a copy of the handout; returns the copy and the lines it printed."""
+    import shutil
+
+    copy = tmp_path / "handout"
+    shutil.copytree(handout, copy)
+    result = handout_python(copy, code)
+    assert result.returncode == 0, result.stderr
+    return copy, result.stdout.splitlines()
+
+
 def test_a_passed_check_keeps_the_students_cell_in_the_handouts_package(handout, tmp_path):
     """keep() with the cells a kernel ran: the module's file and the module already loaded both change."""
     original = nbformat.read(NOTEBOOKS / "04_wgan.ipynb", as_version=4)
@@ -201,13 +212,7 @@ bad = cell.replace("def critic_iterations", "print('hello')\\ndef critic_iterati
 handout.keep(namespace["critic_iterations"], history=[bad])
 handout.keep(namespace["critic_iterations"], history=[cell.replace("self.n_critic", "undefined_name")])
 """
-    import shutil
-
-    copy = tmp_path / "handout"
-    shutil.copytree(handout, copy)
-    result = handout_python(copy, code)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    copy, lines = keep_in_a_copy(handout, tmp_path, code)
     assert lines[0].startswith("Saved: your critic_iterations is now in gan_helpers/wgan.py"), lines
     assert lines[1] == "class uses it: True 5"
     assert lines[2].startswith("Not saved into gan_helpers/wgan.py: line 1 runs code at the cell's top level"), lines
@@ -326,7 +331,6 @@ def test_a_kept_cell_leaves_the_loaded_modules_source_readable(handout, tmp_path
     """TensorFlow's AutoGraph reads a method's source by its line numbers: after the file changes under a
     loaded module, the methods the kernel already has must still find their own lines, and the kept
     functions theirs (a new student saw GAN.record converted as apply_step)."""
-    import shutil
 
     original = nbformat.read(NOTEBOOKS / "03_training.ipynb", as_version=4)
     cell = next(c for c in core_cells(original) if "def train_step" in c.source)
@@ -341,11 +345,7 @@ handout.keep(namespace["score_batch"], history=[cell])
 print(inspect.getsource(training.GAN.record).strip().splitlines()[0])
 print(inspect.getsource(training.score_batch).strip().splitlines()[0])
 """
-    copy = tmp_path / "handout"
-    shutil.copytree(handout, copy)
-    result = handout_python(copy, code)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    _, lines = keep_in_a_copy(handout, tmp_path, code)
     assert lines[0].startswith("Saved: your score_batch, train_step"), lines
     assert lines[1].startswith("def record("), lines
     assert lines[2].startswith("def score_batch(self, real_images, noise)"), lines
