@@ -94,3 +94,18 @@ def test_nbgrader_autogrades_blank_solved_and_one_mistake(tmp_path):
     feedback = (course / "feedback" / "mistake" / ASSIGNMENT / "04_wgan.html").read_text()
     assert "changed the generator" in feedback
     json.dumps(wrong)  # the scores are plain numbers
+
+
+def test_the_instructors_guide_states_the_points_of_the_table():
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "instructors.md").read_text()
+    rows = {line.split("|")[1].strip(): line.split("|")[2:4] for line in guide.splitlines()
+            if line.startswith("| 0") and line.count("|") == 4}
+    stated = {}
+    for notebook, (core, exercises) in rows.items():
+        for part in core.split(","):
+            if ":" in part:
+                key, points = part.split(":")
+                stated[key.strip()] = int(points)
+        for number, points in enumerate(exercises.split(","), start=1):
+            stated[f"nb{notebook}_exercise{number}"] = int(points)
+    assert stated == grading.POINTS
