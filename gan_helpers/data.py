@@ -7,13 +7,10 @@ with Torch"): crop 50 px from every side of the 250x250 deep-funneled image
 given as a fraction of the image's shorter side, 0.2 by default (the blog's 50
 of 250), so faces of any size load with the default settings; a whole number
 of pixels can still be given instead (``crop=50``, see :func:`check_crop`).
-16-bit images (PNG, PGM) are reduced to 8 bits by keeping the high byte of
-every value, as Pillow itself does for 16-bit colour PNGs.
+16-bit images are reduced to 8 bits by keeping the high byte of every value.
 
-The preprocessed uint8 array is cached on disk, keyed by the list of source
-files (names, sizes, modification times) and by the settings, so the second
-run loads it in a fraction of a second. Nothing in the source folder is ever
-written to.
+The preprocessed uint8 array is cached on disk, keyed by the source files
+(names, sizes, times) and the settings. The source folder is never written to.
 
 Any folder of per-person image folders works (JPEG, PNG, PGM, colour or
 grayscale, 8 or 16 bits): the person of an image is the name of the folder it
@@ -34,6 +31,7 @@ import os
 import sys
 import tarfile
 import warnings
+import zlib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -177,11 +175,8 @@ def list_images(source: str | os.PathLike) -> list[ImageFile]:
 
 
 def fingerprint(source: str | os.PathLike) -> dict:
-    """What identifies a dataset cheaply: its number of images and a hash of their relative paths.
-
-    A run records it (config.json's ``dataset``), so that resuming on other faces, or evaluating against
-    another split of people, is noticed.
-    """
+    """What identifies a dataset cheaply (a run records it: config.json's ``dataset``): its number of
+    images and a hash of their relative paths."""
     names = [f.relpath for f in list_images(source)]
     return {"images": len(names), "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]}
 
@@ -243,21 +238,17 @@ def _warn_unlistable(path, error: OSError) -> None:
 def _list_archive(archive: Path) -> list[ImageFile]:
     """The archive's images. It is read to its end: tarfile stops quietly at a damaged header, which would
     leave the rest of the faces out, so what follows the last member must be the archive's zero padding."""
-    import zlib
-
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile()]
             tar.fileobj.seek(tar.offset)
             while chunk := tar.fileobj.read(1 << 20):
                 if chunk.count(0) != len(chunk):
-                    raise tarfile.ReadError(f"a damaged header after {len(members):,} files, with more data behind "
-                                            "it")
+                    raise tarfile.ReadError(f"a damaged header after {len(members):,} files, with more behind it")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
-        raise DatasetNotFoundError(
-            f"Dataset archive {archive} is damaged or not a tar archive ({type(error).__name__}: {error}). "
-            "Download it again or extract it by hand and point at the folder."
-        ) from error
+        raise DatasetNotFoundError(f"Dataset archive {archive} is damaged or not a tar archive "
+                                   f"({type(error).__name__}: {error}). Download it again or extract it by "
+                                   "hand and point at the folder.") from error
     files = []
     for member in members:
         parts = PurePosixPath(member.name).parts
