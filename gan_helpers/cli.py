@@ -47,25 +47,24 @@ def _whole(minimum: int, maximum: int | None = None, beyond: str = ""):
 MAX_MINUTES = 525_600
 
 
-def _positive_minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not 0 < value <= MAX_MINUTES:
-        raise argparse.ArgumentTypeError(f"must be a positive number of minutes up to {MAX_MINUTES:,} (a year), "
-                                         f"e.g. 15. Received: {text!r}")
-    return value
+def _positive(unit: str, example: str, maximum: float | None = None, beyond: str = ""):
+    """A positive, finite number of ``unit`` (up to ``maximum``), as an argparse type."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value <= 0 or (maximum is not None and value > maximum):
+            bound = f" up to {maximum:,}{beyond}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}{bound}, e.g. {example}. "
+                                             f"Received: {text!r}")
+        return value
+    parse.__name__ = f"number of {unit}"
+    return parse
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, e.g. 60. Received: {text!r}")
-    return value
+_positive_minutes = _positive("minutes", "15", MAX_MINUTES, " (a year)")
+_positive_seconds = _positive("seconds", "60")
 
 
 def _sample_out(text: str) -> str:

@@ -65,6 +65,7 @@ import re
 import sys
 from pathlib import Path
 
+from gan_helpers import handout
 from gan_helpers.export import BEGIN, END_SOLUTION as END  # nbgrader's markers
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -140,7 +141,7 @@ def keeps_output(cell) -> bool:
 
 #: The editions a release can be: the handout (default), the handout with the workbook's code as a
 #: fallback, and the solutions (the instructor's notebooks, for after the deadline).
-EDITIONS = ("handout", "self-study", "solutions")
+EDITIONS = tuple(e for e in handout.EDITIONS if e != "repository")
 
 #: Lines around package code that the handout leaves out (it would show a solution); the release puts
 #: :data:`NOT_IN_HANDOUT_STUB` in its place.
