@@ -460,7 +460,7 @@ def _folder_pool(workers: int, num_files: int):
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from gan_helpers.progress import bar as tqdm
 
     return tqdm(total=total, desc=desc, unit="img", disable=not enabled, mininterval=0.5)
 

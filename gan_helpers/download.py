@@ -66,7 +66,7 @@ def fetch(source: Source, dest: Path, timeout: float = 60, progress: bool = True
     checksum matches, so an interrupted or corrupt download never looks done.
     An archive already present with the right checksum is reused.
     """
-    from tqdm.auto import tqdm
+    from gan_helpers.progress import bar as tqdm
 
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / source.filename

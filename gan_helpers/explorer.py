@@ -46,7 +46,7 @@ def interpolate(a, b, t: float, mode: str = "spherical"):
 def principal_directions(generator, num: int = 8, samples: int = 1024, seed: int = 0,
                          progress: bool = True) -> np.ndarray:
     """``num`` unit latent directions, ordered by how much of the output variance they carry."""
-    from tqdm.auto import tqdm
+    from gan_helpers.progress import bar as tqdm
 
     dim = sampling.latent_dim(generator)
     z = np.random.default_rng(seed).normal(size=(samples, dim)).astype(np.float32)
@@ -105,7 +105,7 @@ def _explorer_box(widgets):
 
     class ExplorerBox(widgets.HBox):
         def __repr__(self):
-            return "[The latent explorer: run the cell to use its sliders. Its face is shown below.]"
+            return "[The latent explorer: run the cell to use its sliders. A still picture of its face is below.]"
 
     return ExplorerBox
 
@@ -167,6 +167,27 @@ class LatentExplorer:
         self.widget = _explorer_box(widgets)([self.picture, controls], layout=widgets.Layout(align_items="flex-start"))
         self.update()
 
+    def show(self):
+        """Show the explorer, and under it a still picture of its face until the browser draws the widget.
+
+        The still picture is what a saved notebook (or one run without a browser, as nbval runs it) shows where
+        the sliders need a running kernel; while the browser loads the widget it shows that something is
+        coming. Once the widget's first view appears (ipywidgets counts views), the picture is removed, so a
+        student sees one face, the live one.
+        """
+        from IPython.display import display
+
+        self.widget._view_count = 0
+        display(self.widget)
+        still = display(self.preview(), display_id=True)
+
+        def drawn(change):
+            if change["new"]:
+                still.update({"text/plain": ""}, raw=True)
+                self.widget.unobserve(drawn, names="_view_count")
+
+        self.widget.observe(drawn, names="_view_count")
+
     def preview(self):
         """The face shown now, as a still picture (``IPython.display.Image``): what a reader of a saved
         notebook sees where the sliders need a running kernel."""
@@ -220,15 +241,11 @@ class LatentExplorer:
         return np.stack([self.render(z) for z in latents])
 
     def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+        self.show()
 
 
 def explore(model=None, **kwargs) -> LatentExplorer:
     """Build an explorer and show it (in a notebook)."""
-    from IPython.display import display
-
     explorer = LatentExplorer(model, **kwargs)
-    display(explorer.widget)
+    explorer.show()
     return explorer

@@ -183,7 +183,7 @@ def evaluate(generated, real_train, real_holdout, seed: int = 0, with_faces: boo
     distances with holdout-to-train ones. ``progress`` shows a bar over the
     metrics. :data:`UNITS` says what the numbers are in.
     """
-    from tqdm.auto import tqdm
+    from gan_helpers.progress import bar as tqdm
 
     n = min(len(generated), len(real_holdout))
     if n < 2:
@@ -262,3 +262,17 @@ def discriminator_success(discriminator, real=None, fake=None, training: bool = 
         for variable, value in zip(discriminator.non_trainable_variables, kept):
             variable.assign(value)
 
+
+
+def describe(result: dict, width: int = 96, indent: str = "  ") -> str:
+    """A result of :func:`evaluate` as ``name value`` pairs on lines of at most ``width`` characters, broken
+    between pairs (a notebook wraps one long line anywhere, "memo / risation_ratio")."""
+    lines, line = [], ""
+    for key, value in result.items():
+        item = f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+        if line and len(line) + 2 + len(item) > width:
+            lines.append(line + ",")
+            line = indent + item
+        else:
+            line = f"{line}, {item}" if line else indent + item
+    return "\n".join(lines + [line]) if line else ""

@@ -47,6 +47,28 @@ def quiet_tensorflow(tf) -> None:
         _STDERR_FILTER.append(filter_stderr())
     tf.get_logger().setLevel("ERROR")
     warnings.formatwarning = _short_warning
+    from gan_helpers.progress import in_notebook
+
+    if in_notebook():
+        warnings.showwarning = show_warning
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the workbook's own message in a notebook: a line of Markdown ("**Possible mode collapse:**
+    ...") rather than a red standard-error box, which reads as a failure. A warning the student is meant to
+    see is part of the lesson (03 and 04 show mode collapse on purpose)."""
+    from IPython.display import Markdown, display
+
+    text = str(message)
+    head, sep, rest = text.partition(": ")
+    if not sep or len(head) > 60:
+        head, rest = category.__name__, text
+    display(Markdown(f"⚠️ **{head}:** {_escape_markdown(rest)}"))
+
+
+def _escape_markdown(text: str) -> str:
+    """``text`` with the characters Markdown would read as formatting escaped."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in text)
 
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
@@ -73,11 +95,57 @@ def setup(seed: int = 42, quiet: bool = False) -> bool:
     mpl.rc("figure", dpi=90)
     mpl.rc("image", interpolation="nearest")
     smoke = smoke_test()
+    if smoke:
+        label_smoke_figures()
     if not quiet:
         print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
               f"NumPy {np.__version__}; {os.cpu_count()} CPU core(s); seed {seed}; "
               f"smoke mode {'ON (tiny settings)' if smoke else 'off (real work)'}")
     return smoke
+
+
+#: What every figure a notebook shows in smoke mode says in its corner.
+SMOKE_LABEL = "smoke mode: tiny settings, not a real result"
+
+
+def mark_smoke(fig) -> None:
+    """Write :data:`SMOKE_LABEL` in the figure's lower right corner (once)."""
+    if not any(text.get_gid() == "smoke-label" for text in fig.texts):
+        fig.text(0.995, 0.005, SMOKE_LABEL, ha="right", va="bottom", fontsize=9, color="#b00000", gid="smoke-label",
+                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1})
+
+
+def label_smoke_figures() -> bool:
+    """In a notebook in smoke mode, label every figure it shows with :data:`SMOKE_LABEL`: a figure drawn from
+    seconds of training (noise faces, one-point curves) then cannot be mistaken for the result the prose
+    describes. Wraps IPython's PNG formatter for figures; returns whether it could (not outside a kernel)."""
+    from gan_helpers.progress import in_notebook
+
+    if not in_notebook():
+        return False
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    try:  # loading the inline backend registers its PNG formatter (pyplot loads it only at the first figure)
+        import matplotlib_inline.backend_inline  # noqa: F401
+    except ImportError:
+        return False
+
+    formatter = get_ipython().display_formatter.formatters["image/png"]
+    try:
+        original = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if getattr(original, "labels_smoke", False):
+        return True
+
+    def png(fig, *args, **kwargs):
+        mark_smoke(fig)
+        return original(fig, *args, **kwargs)
+
+    png.labels_smoke = True
+    formatter.for_type(Figure, png)
+    return True
 
 
 def dataset_for_notebook(smoke: bool) -> Path:

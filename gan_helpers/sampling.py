@@ -159,7 +159,7 @@ def sample_to_files(path, num: int, out, seed: int = 0, batch_size: int = 256, p
     error (not a crash halfway) and leaves nothing behind. Returns the grid's
     images (the first :data:`GRID_IMAGES`).
     """
-    from tqdm.auto import tqdm
+    from gan_helpers.progress import bar as tqdm
 
     from gan_helpers import files, plots
 

@@ -86,3 +86,26 @@ def test_the_still_preview_is_the_face_shown_and_the_sliders_are_wide(ui):
     # A saved notebook opened without a kernel shows the widget's text form: a sentence, not its children.
     text = ui.widget._repr_mimebundle_()["text/plain"]
     assert text.startswith("[The latent explorer") and "children" not in text
+
+
+def test_the_still_face_goes_once_the_browser_draws_the_widget(ui, monkeypatch):
+    """One face at a time: the still picture stands in until the widget's first view, then it is removed."""
+    import IPython.display
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            updates.append(obj)
+
+    def display(obj, display_id=False, **kwargs):
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    ui.show()
+    assert shown[0] is ui.widget and isinstance(shown[1], IPython.display.Image) and updates == []
+    ui.widget._view_count = 1  # what the browser reports when it has drawn the widget
+    assert updates == [{"text/plain": ""}]
+    ui.widget._view_count = 2  # later views (a second browser tab) change nothing more
+    assert len(updates) == 1

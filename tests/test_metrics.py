@@ -117,3 +117,14 @@ def test_discriminator_success_with_batch_norm_depends_on_the_mode():
     for variable, before in zip(d.non_trainable_variables, moving):  # D is left as it was
         np.testing.assert_array_equal(variable.numpy(), before)
     assert metrics.discriminator_success(d, real=real)["real"] == 1.0
+
+
+def test_describe_breaks_lines_between_pairs_and_keeps_every_value():
+    result = {"num_images": 1000, "swd": 43.4415, "swd_real_floor": 21.159, "face_rate": 0.984,
+              "memorisation_ratio": 0.94, **{f"metric_number_{i}": i / 7 for i in range(12)}}
+    text = metrics.describe(result, width=60)
+    lines = text.splitlines()
+    assert len(lines) > 3 and all(len(line) <= 60 for line in lines)
+    pairs = [item.strip().rsplit(" ", 1) for line in lines for item in line.rstrip(",").split(", ")]
+    assert [key for key, _ in pairs] == list(result)
+    assert [float(value) for _, value in pairs] == [round(float(v), 3) for v in result.values()]

@@ -31,8 +31,8 @@ def train_and_evaluate(configs: dict, images, holdout, minutes: float | None = N
         run.train(epochs=epochs, minutes=minutes, verbose=verbose, generator_iterations=generator_iterations)
         results[name], samples[name] = evaluate_run(run, images, holdout, num_eval)
         trained[name] = run
-        print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps; "
-              + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if isinstance(v, float)))
+        print(f"{name}: {run.epoch} epoch(s), {len(run.steps)} steps;\n"
+              + metrics.describe({k: v for k, v in results[name].items() if isinstance(v, float)}))
     return trained, results, samples
 
 
