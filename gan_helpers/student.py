@@ -288,7 +288,7 @@ def release_files(source, edition: str = "handout") -> tuple[dict[str, bytes], d
 
     The folder holds the notebooks (``notebooks/``), the package (``gan_helpers/``, with its edition in
     ``gan_helpers/edition.json``), what installs it (``requirements.txt``, ``pyproject.toml``), the
-    students' README, ``data/README.md`` and the shipped generators (``pretrained/``).
+    students' README, ``data/README.md``, the glossary and the shipped generators (``pretrained/``).
     """
     import nbformat
 
@@ -299,8 +299,8 @@ def release_files(source, edition: str = "handout") -> tuple[dict[str, bytes], d
     files = {f"notebooks/{name}": nbformat.writes(notebook).encode() for name, (notebook, _) in copies.items()}
     files.update(_package_files(edition, copies))
     files["README.md"] = (PROJECT_ROOT / "docs" / "handout-README.md").read_bytes()
-    for name in ("requirements.txt", "pyproject.toml", "data/README.md", "pretrained/README.md",
-                 "pretrained/generator.keras", "pretrained/wgan_generator.keras"):
+    for name in ("requirements.txt", "pyproject.toml", "data/README.md", "docs/glossary.md",
+                 "pretrained/README.md", "pretrained/generator.keras", "pretrained/wgan_generator.keras"):
         files[name] = (PROJECT_ROOT / name).read_bytes()
     return files, {name: removed for name, (_, removed) in copies.items()}
 

@@ -160,6 +160,20 @@ def test_a_blank_handout_shows_no_unearned_output(handout):
     assert any(c.get("outputs") for c in nbformat.read(handout / "notebooks" / "02_generator.ipynb", as_version=4).cells)
 
 
+def test_every_link_of_the_handouts_notebooks_and_readme_leads_to_a_file_of_the_handout(handout):
+    """The handout is all a student has: a link to the workbook's docs/ must lead to a copy in the handout."""
+    documents = [*sorted((handout / "notebooks").glob("*.ipynb")), handout / "README.md"]
+    checked = 0
+    for document in documents:
+        text = document.read_text(encoding="utf-8")
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if link.startswith(("http://", "https://", "mailto:", "attachment:")):
+                continue
+            checked += 1
+            assert (document.parent / link).exists(), f"{document.name} links {link}, which the handout lacks"
+    assert checked >= 6  # at least the glossary, from each notebook
+
+
 def handout_python(handout, code, **env):
     """Python in a subprocess that imports the handout's package (as a student's install does)."""
     return subprocess.run([sys.executable, "-c", code], cwd=handout / "notebooks", capture_output=True, text=True,
