@@ -157,11 +157,12 @@ OUTPUTS_NOTE = "*The outputs below come from"
 HANDOUT_MARKER = "#| export {module}  # when the check below passes, this cell is copied there"
 
 
-def without_outputs_note(source: str) -> str:
-    """A markdown cell's text without the paragraph that says where the notebook's outputs come from."""
-    if OUTPUTS_NOTE not in source:
+def without_outputs_note(source: str, note: str = OUTPUTS_NOTE) -> str:
+    """A markdown cell's text without the paragraph that says where the notebook's outputs come from (the
+    paragraph that starts with ``note``: :data:`OUTPUTS_NOTE`, or a translation's)."""
+    if note not in source:
         return source
-    return "\n\n".join(p for p in source.split("\n\n") if not p.startswith(OUTPUTS_NOTE)).rstrip("\n")
+    return "\n\n".join(p for p in source.split("\n\n") if not p.startswith(note)).rstrip("\n")
 
 
 def student_notebook(notebook, number: str = "00", edition: str = "handout"):
@@ -224,14 +225,21 @@ def _source_notebooks(source: Path) -> list[Path]:
     return notebooks
 
 
-def _release_notebooks(notebooks, edition: str) -> dict[str, tuple]:
-    """``{name: (nbformat notebook, solutions removed)}``, every notebook read and checked first."""
+def _release_notebooks(notebooks, edition: str, lang: str | None = None) -> dict[str, tuple]:
+    """``{name: (nbformat notebook, solutions removed)}``, every notebook read and checked first; with
+    ``lang``, its markdown cells in that language (:mod:`gan_helpers.translations`)."""
     import nbformat
+
+    from gan_helpers import translations
 
     copies = {}
     for path in notebooks:
         try:
             copies[path.name] = student_notebook(nbformat.read(path, as_version=4), path.name[:2], edition)
+            if lang:
+                note = translations.OUTPUTS_NOTES[lang] if edition != "solutions" else None
+                translations.translate_notebook(copies[path.name][0], path, lang,
+                                                lambda text: without_outputs_note(text, note) if note else text)
             nbformat.validate(copies[path.name][0])
         except ValueError as error:  # a damaged notebook, a marker out of place
             raise ValueError(f"{path}: {' '.join(str(error).split())[:300]}") from None
@@ -241,7 +249,7 @@ def _release_notebooks(notebooks, edition: str) -> dict[str, tuple]:
     return copies
 
 
-def _package_files(edition: str, notebooks: dict) -> dict[str, bytes]:
+def _package_files(edition: str, notebooks: dict, lang: str | None = None) -> dict[str, bytes]:
     """The package as the release holds it: in the handout, every exported region is the scaffold of the
     handout's notebook cell that exports it (the regions of notebooks not in the release too)."""
     from gan_helpers import PROJECT_ROOT, export
@@ -250,7 +258,7 @@ def _package_files(edition: str, notebooks: dict) -> dict[str, bytes]:
     files = {path.relative_to(PROJECT_ROOT).as_posix(): path.read_bytes() for path in sorted(package.rglob("*"))
              if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".json")
              and path.name != "edition.json"}
-    files["gan_helpers/edition.json"] = (json.dumps({"edition": edition}) + "\n").encode()
+    files["gan_helpers/edition.json"] = (json.dumps({"edition": edition, "lang": lang or "en"}) + "\n").encode()
     if edition != "handout":
         return files
     for name, data in files.items():
@@ -283,29 +291,42 @@ def _package_files(edition: str, notebooks: dict) -> dict[str, bytes]:
     return files
 
 
-def release_files(source, edition: str = "handout") -> tuple[dict[str, bytes], dict[str, int]]:
+def release_files(source, edition: str = "handout", lang: str | None = None) -> tuple[dict[str, bytes], dict[str, int]]:
     """Every file of a release, ``{relative path: content}``, and the solutions removed per notebook.
 
     The folder holds the notebooks (``notebooks/``), the package (``gan_helpers/``, with its edition in
     ``gan_helpers/edition.json``), what installs it (``requirements.txt``, ``pyproject.toml``), the
-    students' README, ``data/README.md``, the glossary and the shipped generators (``pretrained/``).
+    students' README, ``data/README.md``, the glossary and the shipped generators (``pretrained/``). With
+    ``lang`` (``"he"``), the notebooks' prose, the README and the glossary are the translations, right to left.
     """
     import nbformat
 
     from gan_helpers import PROJECT_ROOT
 
     source = Path(source)
-    copies = _release_notebooks(_source_notebooks(source), edition)
+    from gan_helpers import translations
+
+    if lang:
+        translations.check_language(lang)
+    copies = _release_notebooks(_source_notebooks(source), edition, lang)
     files = {f"notebooks/{name}": nbformat.writes(notebook).encode() for name, (notebook, _) in copies.items()}
-    files.update(_package_files(edition, copies))
+    files.update(_package_files(edition, copies, lang))
     files["README.md"] = (PROJECT_ROOT / "docs" / "handout-README.md").read_bytes()
     for name in ("requirements.txt", "pyproject.toml", "data/README.md", "docs/glossary.md",
                  "pretrained/README.md", "pretrained/generator.keras", "pretrained/wgan_generator.keras"):
         files[name] = (PROJECT_ROOT / name).read_bytes()
+    if lang:
+        for english, name in zip(translations.documents(PROJECT_ROOT), ("README.md", "docs/glossary.md")):
+            stale = translations.document_status(english, lang)
+            if stale:
+                raise ValueError(f"{translations.translated_document(english, lang).name}: {stale}. Run python -m "
+                                 "gan_helpers.translations status.")
+            files[name] = translations.right_to_left(translations.document_text(english, lang)).encode()
     return files, {name: removed for name, (_, removed) in copies.items()}
 
 
-def write_release(source, out, edition: str = "handout", force: bool = False) -> dict[str, int]:
+def write_release(source, out, edition: str = "handout", force: bool = False, lang: str | None = None
+                  ) -> dict[str, int]:
     """Write the release of the notebooks in ``source`` (a folder or one notebook) to the folder ``out``.
 
     Everything is made and checked before anything is written. A file of ``out`` that differs from what
@@ -321,7 +342,7 @@ def write_release(source, out, edition: str = "handout", force: bool = False) ->
     if out.resolve() == PROJECT_ROOT or out.resolve() in {Path(source).resolve(), Path(source).resolve().parent}:
         raise ValueError(f"{out} is the workbook itself: writing there would delete the solutions. Give another "
                          "folder.")
-    written, removed = release_files(source, edition)
+    written, removed = release_files(source, edition, lang)
     originals = {(PROJECT_ROOT / name).resolve() for name in written} | {
         path.resolve() for path in _source_notebooks(Path(source))} | {(PROJECT_ROOT / "docs" / "handout-README.md").resolve()}
     changed = []
@@ -363,12 +384,16 @@ def main(argv=None) -> int:
                                "(for someone learning alone)")
     editions.add_argument("--solutions", action="store_const", const="solutions", dest="edition",
                           help="the solutions edition: the notebooks with their solutions (after the deadline)")
+    parser.add_argument("--lang", choices=("en", "he"), default="en",
+                        help="the language of the notebooks' prose, the README and the glossary (he: Hebrew, "
+                             "right to left; code, checks and printed text stay English)")
     parser.add_argument("--force", action="store_true",
                         help="replace files that differ from a fresh release, keeping each as NAME.backup-<time>")
     args = parser.parse_args(argv)
     edition = args.edition or "handout"
     try:
-        removed = write_release(args.source, args.out_dir, edition, force=args.force)
+        removed = write_release(args.source, args.out_dir, edition, force=args.force,
+                                lang=None if args.lang == "en" else args.lang)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

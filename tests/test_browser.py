@@ -8,6 +8,7 @@ that the rendered face changed. Screenshots go to test-artifacts/browser/.
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -42,13 +43,29 @@ def free_port():
 
 @pytest.fixture
 def jupyterlab(tmp_path):
-    """A JupyterLab server on 127.0.0.1 over a copy of the notebook; yields (base URL, token)."""
+    """A JupyterLab server on 127.0.0.1 over a copy of notebook 05; yields (base URL, token)."""
+    yield from lab_server(tmp_path, [NOTEBOOK])
+
+
+@pytest.fixture
+def jupyterlab_over_every_notebook(tmp_path):
+    yield from lab_server(tmp_path, sorted(NOTEBOOK.parent.glob("*.ipynb")))
+
+
+def lab_server(tmp_path, notebooks):
+    """A JupyterLab server on 127.0.0.1 over copies of ``notebooks``, in smoke mode, with every cell of a
+    notebook in the page (no windowing, so that a test sees all outputs); yields (base URL, token)."""
     work = tmp_path / "lab"
     work.mkdir()
-    shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+    for notebook in notebooks:
+        shutil.copy(notebook, work / notebook.name)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "GAN_SMOKE": "1", "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
     log = open(tmp_path / "jupyterlab.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -93,6 +110,68 @@ def wait_until_kernel_idle(base, token, quiet=3.0, timeout=300.0):
     raise AssertionError(f"the notebook's kernel was still busy after {timeout:.0f} s (states: {states})")
 
 
+def open_and_run_all(page, base, token, name):
+    """Open a notebook in JupyterLab, take the proposed kernel, and start Run All Cells."""
+    page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    # JupyterLab may ask which kernel to start: take the proposed Python 3 kernel.
+    select = page.locator(".jp-Dialog button:has-text('Select')")
+    try:
+        select.wait_for(timeout=10_000)
+        select.click()
+    except playwright.TimeoutError:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    page.click("li.lm-MenuBar-item:has-text('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+
+
+def screenshots_of_the_whole_notebook(page, stem):
+    """Screenshots from the top of the notebook to its end, one a screen, as ``ARTIFACTS/<stem>-NN.png``."""
+    scroller = page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first
+    height = scroller.evaluate("e => e.scrollHeight")
+    step = scroller.evaluate("e => e.clientHeight") - 80
+    for index, top in enumerate(range(0, max(1, height), max(1, step))):
+        scroller.evaluate(f"e => e.scrollTo(0, {top})")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-{index:02d}.png"))
+
+
+#: The notebooks whose Run All the browser checks in CI: the ones with progress bars, warnings the student is
+#: meant to see, and widgets. GAN_BROWSER_ALL=1 checks every notebook.
+RUN_ALL = ("03_training", "04_wgan", "05_latent_explorer") if not os.environ.get("GAN_BROWSER_ALL") else tuple(
+    p.stem for p in sorted(NOTEBOOK.parent.glob("*.ipynb")))
+
+
+@pytest.mark.parametrize("name", RUN_ALL)
+def test_run_all_in_jupyterlab_shows_no_error_and_no_red_box(jupyterlab_over_every_notebook, name):
+    """What a student sees after Run All (smoke mode): no error, nothing on standard error (a red box reads as
+    a failure: warnings the student is meant to see are the workbook's own Markdown lines), every progress
+    bar at its end, and, in smoke mode, figures that say so."""
+    base, token = jupyterlab_over_every_notebook
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_and_run_all(page, base, token, f"{name}.ipynb")
+            page.wait_for_timeout(3000)
+            wait_until_kernel_idle(base, token, quiet=5.0, timeout=900.0)
+            page.wait_for_timeout(2000)
+            notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
+            errors = notebook.locator("[data-mime-type='application/vnd.jupyter.error']")
+            assert errors.count() == 0, f"{name}: " + errors.first.inner_text()[:500]
+            red = notebook.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+            assert red.count() == 0, f"{name}: a red standard-error box: " + red.first.inner_text()[:300]
+            texts = notebook.locator("[data-mime-type='text/plain']").all_inner_texts()
+            unfinished = [t for t in texts if re.search(r"\b\d{1,2}%\|", t)]
+            assert not unfinished, f"{name}: a progress bar short of its end: {unfinished[0][:200]}"
+            assert notebook.locator(".jp-RenderedImage img").count() > 0, f"{name}: no figure"
+        finally:
+            screenshots_of_the_whole_notebook(page, name)
+            browser.close()
+
+
 def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
     base, token = jupyterlab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -100,19 +179,14 @@ def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            # JupyterLab may ask which kernel to start: take the proposed Python 3 kernel.
-            select = page.locator(".jp-Dialog button:has-text('Select')")
-            try:
-                select.wait_for(timeout=10_000)
-                select.click()
-            except playwright.TimeoutError:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.click("li.lm-MenuBar-item:has-text('Run')")
-            page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+            open_and_run_all(page, base, token, NOTEBOOK.name)
             picture = page.wait_for_selector("img.widget-image", timeout=180_000)
+            # One face: the still picture under the widget goes once the widget is drawn.
+            explorer_cell = page.locator(".jp-CodeCell", has=page.locator("img.widget-image"))
+            deadline = time.monotonic() + 30
+            while explorer_cell.locator(".jp-RenderedImage img").count() and time.monotonic() < deadline:
+                page.wait_for_timeout(250)
+            assert explorer_cell.locator(".jp-RenderedImage img").count() == 0, "the still face stayed under the widget"
             handle = page.wait_for_selector(".widget-hslider .noUi-handle", timeout=60_000)
             # Let every cell finish first: section 4 moves the first slider itself and sets it back to 0,
             # so a face that changes while cells still run says nothing about the drag.
@@ -142,4 +216,49 @@ def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
             assert after != before, f"the face did not change after moving the slider (its readout: {value})"
         finally:
             page.screenshot(path=str(ARTIFACTS / "explorer_final.png"))
+            browser.close()
+
+
+@pytest.fixture
+def jupyterlab_over_the_hebrew_handout(tmp_path):
+    from gan_helpers import student
+
+    handout = tmp_path / "handout-he"
+    student.write_release(NOTEBOOK.parent, handout, lang="he")
+    yield from lab_server(tmp_path, sorted((handout / "notebooks").glob("*.ipynb")))
+
+
+def test_the_hebrew_handout_reads_right_to_left_with_code_left_to_right(jupyterlab_over_the_hebrew_handout):
+    """Every notebook of the Hebrew handout, opened in JupyterLab: its prose renders right to left, while code
+    (fenced blocks and code cells) and formulas stay left to right. Screenshots: ARTIFACTS/he-NN_*-MM.png."""
+    base, token = jupyterlab_over_the_hebrew_handout
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    names = [p.name for p in sorted(NOTEBOOK.parent.glob("*.ipynb"))]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            for name in names:
+                page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=60_000)
+                page.wait_for_selector(".jp-NotebookPanel:visible .jp-MarkdownOutput", timeout=60_000)
+                select = page.locator(".jp-Dialog button:has-text('Select')")
+                try:
+                    select.wait_for(timeout=5_000)
+                    select.click()
+                except playwright.TimeoutError:
+                    pass
+                page.wait_for_timeout(1500)
+                directions = page.evaluate("""() => {
+                    const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+                    const dir = e => getComputedStyle(e).direction;
+                    const prose = [...notebook.querySelectorAll('.jp-MarkdownOutput p, .jp-MarkdownOutput li')];
+                    const code = [...notebook.querySelectorAll('.jp-MarkdownOutput pre, .jp-CodeCell .cm-content')];
+                    return {prose: prose.map(dir), code: code.map(dir),
+                            hebrew: prose.filter(e => /[\\u05d0-\\u05ea]/.test(e.textContent)).length};
+                }""")
+                assert directions["hebrew"] > 5, f"{name}: no Hebrew prose rendered"
+                assert set(directions["prose"]) == {"rtl"}, f"{name}: prose directions {set(directions['prose'])}"
+                assert set(directions["code"]) == {"ltr"}, f"{name}: code directions {set(directions['code'])}"
+                screenshots_of_the_whole_notebook(page, f"he-{name[:-6]}")
+        finally:
             browser.close()

@@ -188,7 +188,7 @@ def test_the_handouts_package_is_its_notebooks_scaffolds(handout):
     models = (handout / "gan_helpers" / "models.py").read_text()
     assert 'raise NotImplementedError("Exercise 01.1: write build_discriminator' in models
     assert 'raise NotImplementedError("Exercise 02.1: write build_generator' in models
-    assert json.loads((handout / "gan_helpers" / "edition.json").read_text()) == {"edition": "handout"}
+    assert json.loads((handout / "gan_helpers" / "edition.json").read_text()) == {"edition": "handout", "lang": "en"}
     training = (handout / "gan_helpers" / "training.py").read_text()  # the several-devices step, a near-solution
     assert "The handout leaves this out" in training and 'values["g_success"] = 1.0 -' not in training
     for name in ("README.md", "requirements.txt", "pyproject.toml", "data/README.md", "pretrained/generator.keras"):
