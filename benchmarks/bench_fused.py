@@ -44,7 +44,7 @@ def cpu_name_and_flags():
             name = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), name)
     except OSError:
         pass
-    flags = devices._cpu_flags()
+    flags = devices.cpu_flags()
     return name, sorted(f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma"))
 
 

@@ -68,7 +68,7 @@ def main():
     steps = {}
     for name, (model, turn) in models.items():
         if turn is not None:
-            model._generator_turn = turn
+            model.generator_turn = turn
         steps[name] = tf.function(model.train_step)
         steps[name](batches[0])
     times = {name: [] for name in models}

@@ -50,6 +50,28 @@ NOISE = (
 )
 
 
+def _copy_lines(read_end: int, real: int, patterns) -> None:
+    """Copy the lines of the pipe ``read_end`` to descriptor ``real``, except those holding one of ``patterns``."""
+    with os.fdopen(read_end, "rb", buffering=0) as source:
+        pending = b""
+        while True:
+            chunk = source.read(65536)
+            if not chunk:
+                break
+            pending += chunk
+            # Progress bars redraw with \r and no \n: pass partial lines on at once, unless they
+            # could be the start of a noise line.
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if not any(p in line for p in patterns):
+                    os.write(real, line + b"\n")
+            if pending and not pending.startswith((b"E0000", b"W0000", b"I0000")):
+                os.write(real, pending)
+                pending = b""
+        if pending and not any(p in pending for p in patterns):
+            os.write(real, pending)
+
+
 def filter_stderr(noise=NOISE):
     """Drop TensorFlow's noise lines from this process's standard error (file descriptor 2), for good.
 
@@ -75,27 +97,7 @@ def filter_stderr(noise=NOISE):
     os.close(write_end)
     patterns = tuple(p.encode() for p in noise)
 
-    def copy():
-        with os.fdopen(read_end, "rb", buffering=0) as source:
-            pending = b""
-            while True:
-                chunk = source.read(65536)
-                if not chunk:
-                    break
-                pending += chunk
-                # Progress bars redraw with \r and no \n: pass partial lines on at once, unless they
-                # could be the start of a noise line.
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    if not any(p in line for p in patterns):
-                        os.write(real, line + b"\n")
-                if pending and not pending.startswith((b"E0000", b"W0000", b"I0000")):
-                    os.write(real, pending)
-                    pending = b""
-            if pending and not any(p in pending for p in patterns):
-                os.write(real, pending)
-
-    thread = threading.Thread(target=copy, name="stderr-filter", daemon=True)
+    thread = threading.Thread(target=_copy_lines, args=(read_end, real, patterns), name="stderr-filter", daemon=True)
     thread.start()
     done = []
 

@@ -175,22 +175,20 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
-def _train_config(args) -> tuple[dict, str]:
-    """The new run's settings and folder, checked without TensorFlow (a typo must not cost seconds)."""
+def _train_config(args, out=None) -> tuple[dict, str]:
+    """The new run's settings and folder (``out``, default ``--out``), checked without TensorFlow (a typo must
+    not cost seconds)."""
     import json
-    from pathlib import Path
 
-    from gan_helpers import data, files
+    from gan_helpers import data
+    from gan_helpers.runs.budget import Budget
+    from gan_helpers.runs.folder import RunFolder
 
-    if args.epochs is None and args.minutes is None:
-        raise ValueError("Give a budget: --minutes M or --epochs E.")
+    Budget(args.epochs, args.minutes).check(distribute=args.distribute)
     if args.replicas is not None and args.distribute != "mirrored":
         raise ValueError("--replicas goes with --distribute mirrored (a multi-worker run's replicas come "
                          "from TF_CONFIG).")
-    if args.distribute == "multi-worker" and args.minutes is not None:
-        raise ValueError("A multi-worker run needs an epoch budget (--epochs E), not --minutes: each worker "
-                         "would stop at its own step.")
-    out = args.out or time.strftime("runs/%Y%m%d-%H%M%S")
+    out = out or args.out or time.strftime("runs/%Y%m%d-%H%M%S")
     try:
         overrides = json.loads(args.config) if args.config else {}
     except ValueError as error:
@@ -212,120 +210,60 @@ def _train_config(args) -> tuple[dict, str]:
              "crop": args.crop}
     defaults = {"image_size": 64, "balance": "margin", "seed": 0, "model": "gan", "crop": _crop_or_default(args)}
     given = {key: value for key, value in flags.items() if value is not None}
-    config = {"data_dir": str(source), **defaults, **overrides, **networks, **quality, **given}
+    config = {**defaults, **overrides, **networks, **quality, **given}
     config["data_dir"] = str(source)  # an explicit --data wins over --config's data_dir
-    out_path, data_path = Path(out).resolve(), Path(config["data_dir"]).resolve()
-    if out_path == data_path or data_path in out_path.parents:
-        raise ValueError(f"--out {out} is inside the dataset {config['data_dir']}: the run's pictures would become "
-                         "training faces. Choose a folder outside it (e.g. runs/mine).")
-    replicas = config.get("replicas") or (2 if config.get("distribute") == "mirrored" else None)
-    batch = config.get("batch_size", 64)
-    if replicas and isinstance(batch, int) and batch < replicas:
-        raise ValueError(f"--replicas {replicas} splits each batch of {batch} images, but each replica needs at "
-                         f"least one: use at most {batch} replicas, or a larger batch_size.")
-    files.check_new_run_folder(out)
+    RunFolder(out).check_new(config)
     return config, out
 
 
+#: The flags that set a run's settings, which a resumed run takes from its config.json.
+_SETTING_FLAGS = ("ema_decay", "mirror", "precision", "size", "crop", "balance", "model", "architecture", "seed")
+
+
+def _refuse_settings_on_resume(args) -> None:
+    if args.distribute or args.replicas:
+        raise ValueError("--resume continues a run with its own settings; drop --distribute and --replicas "
+                         "(config.json records them).")
+    if args.out or args.config:
+        raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
+    given = ["--" + name.replace("_", "-") for name in _SETTING_FLAGS if getattr(args, name) is not None]
+    if given:
+        raise ValueError(f"--resume continues a run with its own settings (its config.json); drop "
+                         f"{', '.join(given)}, or start a new run with --out for other settings.")
+
+
 def _cmd_train(args) -> int:
-    import contextlib
-    from pathlib import Path
+    from gan_helpers.runs.budget import Budget
+    from gan_helpers.runs.folder import RunFolder
 
-    out = Path(args.out) if args.out and not args.resume else None
-    existed = out is not None and out.exists()
-    try:
-        with contextlib.ExitStack() as cleanup:  # releases the run folder's lock however the command ends
-            return _train_command(args, cleanup)
-    except Exception:
-        if out is not None:
-            _remove_untrained_folder(out, existed)
-        raise
-
-
-def _remove_untrained_folder(out, existed: bool) -> None:
-    """After a new run failed before its first epoch: remove what it wrote (its settings, lock and empty
-    samples folder), so the same ``--out`` works again; a folder with anything else in it stays."""
-    import contextlib
-
-    if not out.is_dir():
-        return
-    written = {"config.json", ".lock", "samples"}
-    entries = {path.name: path for path in out.iterdir()}
-    if not set(entries) <= written or ("samples" in entries and any(entries["samples"].iterdir())):
-        return
-    with contextlib.suppress(OSError):
-        for name, path in entries.items():
-            path.rmdir() if path.is_dir() else path.unlink()
-        if not existed:
-            out.rmdir()
-
-
-def _train_command(args, cleanup) -> int:
-    import json
-    from pathlib import Path
-
-    from gan_helpers import files
-
+    budget = Budget(args.epochs, args.minutes)
     if args.resume:
-        if args.distribute or args.replicas:
-            raise ValueError("--resume continues a run with its own settings; drop --distribute and --replicas "
-                             "(config.json records them).")
-        if args.out or args.config:
-            raise ValueError("--resume continues a run with its own settings and folder; drop --out and --config.")
-        given = [flag for flag, value in (("--ema-decay", args.ema_decay), ("--mirror", args.mirror),
-                                          ("--precision", args.precision), ("--size", args.size),
-                                          ("--crop", args.crop), ("--balance", args.balance),
-                                          ("--model", args.model), ("--architecture", args.architecture),
-                                          ("--seed", args.seed)) if value is not None]
-        if given:
-            raise ValueError(f"--resume continues a run with its own settings (its config.json); drop "
-                             f"{', '.join(given)}, or start a new run with --out for other settings.")
-        if not (Path(args.resume) / "config.json").exists():
-            raise FileNotFoundError(f"{args.resume} is not a run folder (no config.json); "
-                                    "check the path, or start a new run with --out.")
-        if args.epochs is None and args.minutes is None:
-            raise ValueError("Give a budget: --minutes M or --epochs E.")
-        files.check_writable(args.resume)
-        try:
-            stored = json.loads((Path(args.resume) / "config.json").read_text())
-        except ValueError:
-            stored = {}  # runs.Run.resume reports the damaged file
-        if isinstance(stored, dict):
-            if stored.get("distribute") != "multi-worker":  # (a multi-worker run's chief locks it in Run.resume)
-                files.lock_run_folder(args.resume)  # one writer, before anything in the folder is touched
-                cleanup.callback(files.unlock_run_folder, args.resume)
-            configure_devices(stored.get("distribute"), stored.get("replicas"))
-        from gan_helpers import runs
+        _refuse_settings_on_resume(args)
+        with RunFolder(args.resume).resuming(budget):
+            from gan_helpers import runs
 
-        if args.data is not None:  # the same faces, perhaps moved: anything else would be another run
-            from gan_helpers import data
-
-            recorded = stored.get("data_dir") if isinstance(stored, dict) else None
-            moved = data.find_data_dir(args.data)
-            if recorded and Path(recorded).exists() and Path(recorded).resolve() != moved.resolve() \
-                    and not args.switch_data:
-                raise ValueError(f"--resume trains on the run's own dataset, {recorded}; --data {args.data} is "
-                                 "another. Drop --data, or start a new run with --out to train on other faces.")
-        run = runs.Run.resume(args.resume)
-        if args.data is not None:
-            run.config["data_dir"] = str(data.find_data_dir(args.data))  # the run's faces, found where they are now
-        if args.switch_data:  # on purpose: the faces found now are recorded as the run's
-            run.config["dataset"] = None
-    else:
-        if args.switch_data:
-            raise ValueError("--switch-data goes with --resume RUN_DIR: a new run records the faces it trains on.")
-        config, out = _train_config(args)
+            run = runs.Run.resume(args.resume, data_dir=args.data, switch_data=args.switch_data)
+            path = run.write_missing_generator(budget)
+            if path is not None:
+                print(f"The run already has {run.epoch} epoch(s); wrote its generator from the last checkpoint to "
+                      f"{path}.")
+                return 0
+            return _train(run, budget, args)
+    if args.switch_data:
+        raise ValueError("--switch-data goes with --resume RUN_DIR: a new run records the faces it trains on.")
+    folder = RunFolder(args.out or time.strftime("runs/%Y%m%d-%H%M%S"))
+    with folder.new_run():
+        config, out = _train_config(args, str(folder.path))
         configure_devices(args.distribute, args.replicas)
         from gan_helpers import runs
 
-        run = runs.Run(config, out)
-    if args.resume and args.epochs is not None and args.epochs <= run.epoch \
-            and not (run.run_dir / "generator.keras").exists():
-        # The budget is reached but the generator was never written (a full disk?): write it, train nothing.
-        path = run.save_generator()
-        print(f"The run already has {run.epoch} epoch(s); wrote its generator from the last checkpoint to {path}.")
-        return 0
-    run.train(epochs=args.epochs, minutes=args.minutes, verbose=0 if args.quiet else 1)
+        return _train(runs.Run(config, out), budget, args)
+
+
+def _train(run, budget, args) -> int:
+    from gan_helpers import files
+
+    run.train(epochs=budget.epochs, minutes=budget.minutes, verbose=0 if args.quiet else 1)
     if isinstance(run.interruption, files.Terminated):
         print("Terminated (SIGTERM); the run is saved.", file=sys.stderr)
         return 143
@@ -413,15 +351,27 @@ def _cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m gan_helpers", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(commands)
+    _add_download(commands)
+    _add_prepare(commands)
+    _add_train(commands)
+    _add_sample(commands)
+    _add_evaluate(commands)
+    return parser
 
+
+def _add_demo(commands) -> None:
     p = commands.add_parser("demo", help="faces from the shipped generator, no dataset or training needed")
     p.add_argument("--model", help="a generator .keras file or run folder (default: pretrained/generator.keras)")
     p.add_argument("--num", type=_whole(1, 1024, " (one picture holds them all; for more faces use `sample`, which "
-                                        "writes them in batches)"), default=64, help="how many faces (default 64, at most 1,024)")
+                                        "writes them in batches)"), default=64,
+                   help="how many faces (default 64, at most 1,024)")
     p.add_argument("--seed", type=_seed, default=0, help="which faces: the noise seed (default 0)")
     p.add_argument("--out", default="demo.png", help="the grid image to write (default demo.png)")
     p.set_defaults(run=_cmd_demo)
 
+
+def _add_download(commands) -> None:
     p = commands.add_parser("download", help="download LFW, verify its checksum and extract it")
     p.add_argument("--dest", default="data", help="folder to put the archive and the images in (default: data)")
     p.add_argument("--url", help="download from this URL instead of the LFW site and its mirror")
@@ -431,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_download)
 
+
+def _add_prepare(commands) -> None:
     p = commands.add_parser("prepare", help="preprocess the faces once and cache them")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--size", type=_image_size, default=64, help=SIZE_HELP)
@@ -439,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_prepare)
 
+
+def _add_train(commands) -> None:
     p = commands.add_parser("train", help="train a GAN on the faces, with checkpoints and resume")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--size", type=_image_size, default=None, help=SIZE_HELP)
@@ -483,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_train)
 
+
+def _add_sample(commands) -> None:
     p = commands.add_parser("sample", help="generate faces with a saved generator")
     p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
     p.add_argument("--num", type=_whole(1), default=64, help="how many images (default 64); any number, "
@@ -493,6 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_sample)
 
+
+def _add_evaluate(commands) -> None:
     p = commands.add_parser("evaluate", help="quality metrics of a generator against LFW, as one JSON line")
     p.add_argument("--model", required=True, help="a generator .keras file or a run folder")
     p.add_argument("--data", help=DATA_HELP)
@@ -502,7 +460,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="seed of the noise and of the metrics (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_cmd_evaluate)
-    return parser
 
 
 def _on_sigterm(signum, frame):

@@ -1,22 +1,11 @@
 """Finding LFW, turning it into training tensors, and caching the result.
 
-The pipeline follows the blog post the exercise comes from ("Generating Faces
-with Torch"): crop 50 px from every side of the 250x250 deep-funneled image
-(keeping the central 150x150 face), resize with a bicubic filter to
-``image_size`` (64 by default) and scale to [-1, 1] for training. The crop is
-given as a fraction of the image's shorter side, 0.2 by default (the blog's 50
-of 250), so faces of any size load with the default settings; a whole number
-of pixels can still be given instead (``crop=50``, see :func:`check_crop`).
-16-bit images are reduced to 8 bits by keeping the high byte of every value.
-
-The preprocessed uint8 array is cached on disk, keyed by the source files
-(names, sizes, times) and the settings. The source folder is never written to.
-
-Any folder of per-person image folders works (JPEG, PNG, PGM, colour or
-grayscale, 8 or 16 bits): the person of an image is the name of the folder it
-is in. A ``.tgz`` archive as distributed by the LFW site is read directly,
-without extracting it. Files that cannot be read are skipped with a warning,
-and the full list with the reasons is written next to the cache.
+As in the blog post the exercise comes from ("Generating Faces with Torch"), every 250x250 image loses 50 px
+on each side (the crop is a fraction of the shorter side, 0.2 by default, or a number of pixels: see
+:func:`check_crop`), is resized bicubically to ``image_size`` (64) and scaled to [-1, 1] for training; 16-bit
+images keep their high byte. The uint8 result is cached, keyed by the source files (names, sizes, times) and
+the settings; the source is never written to. Any folder of per-person image folders (JPEG, PNG, PGM) or an
+LFW ``.tgz`` archive works. Unreadable files are skipped with one warning naming the list of them.
 """
 
 from __future__ import annotations
@@ -40,7 +29,7 @@ import numpy as np
 from gan_helpers import PROJECT_ROOT, files
 # One image's preprocessing and the tf.data pipeline live in their own modules; their names stay
 # importable from here (data.preprocess_image, data.make_dataset, ...).
-from gan_helpers.images import (DEFAULT_CROP, BadCropError, CropTooLarge, _load_one, _to_8_bit,  # noqa: F401
+from gan_helpers.images import (DEFAULT_CROP, BadCropError, CropTooLarge, load_one, to_8_bit,  # noqa: F401
                                 check_crop, crop_box, crop_pixels, open_image, parse_crop, preprocess_image,
                                 read_image, to_float, to_uint8)
 from gan_helpers.pipeline import MIRROR_SEED_KEY, NotEnoughImagesError, make_dataset  # noqa: F401
@@ -182,6 +171,12 @@ def fingerprint(source: str | os.PathLike) -> dict:
 
 
 def _list_folder(root: Path) -> list[ImageFile]:
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:  # every name below would fail alike: one error, not a warning for each
+        shown = os.fsencode(root).decode("utf-8", "backslashreplace")
+        raise ValueError(f"The dataset folder {shown} has a path that is not valid UTF-8 (the cache cannot "
+                         "record it): rename the folder, or move it to a path of plain characters.") from None
     files = []
     # Each folder to visit comes with the identities (device, inode) of itself and of the
     # folders above it: a folder reached again below itself is a symbolic link loop.
@@ -231,8 +226,11 @@ def _warn_unlistable(path, error: OSError) -> None:
         why = f"a symbolic link loop: {error.strerror}"
     else:
         why = f"{type(error).__name__}: {error.strerror or error}"
-    warnings.warn(f"Skipped {path} while listing the dataset ({why}); the rest of the folder is used. "
-                  "Remove or fix the link to silence this warning.", stacklevel=4)
+    fix = ("Remove or fix the link to silence this warning." if error.errno == errno.ELOOP else
+           "Give this program permission to read it (chmod), or remove it, to silence this warning."
+           if error.errno in (errno.EACCES, errno.EPERM) else "Fix or remove it to silence this warning.")
+    warnings.warn(f"Skipped {path} while listing the dataset ({why}); the rest of the folder is used. {fix}",
+                  stacklevel=4)
 
 
 def _list_archive(archive: Path) -> list[ImageFile]:
@@ -355,21 +353,7 @@ def load_dataset(
 
     images, kept, skipped = _decode_all(source, files, image_size, crop, workers, progress)
     if skipped:
-        listed = None
-        if use_cache:
-            listed = _write_skipped_list(_cache_file(stem, ".skipped.txt"), skipped, source, len(files))
-        shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:3])
-        if listed is not None:
-            where = f"The full list with the reasons is in {listed}."
-        else:
-            where = ("The full list with the reasons is in the `skipped` attribute of what load_dataset returns "
-                     "(Faces.skipped)" + ("; no list file is written with use_cache=False." if not use_cache
-                                          else f"; it could not be written in {cache_dir}."))
-        warnings.warn(
-            f"Skipped {len(skipped)} unreadable image(s) of {len(files)} in {source}: {shown}"
-            + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "") + f". {where}",
-            stacklevel=2,
-        )
+        _warn_skipped(skipped, len(files), source, stem if use_cache else None, cache_dir)
     if not kept:
         raise NotEnoughImagesError(f"None of the {len(files)} image files in {source} could be read.")
     people = [f.person for f in kept]
@@ -378,6 +362,22 @@ def load_dataset(
     if use_cache:
         _write_cache(stem, images, meta)
     return Faces(images, np.array(people), meta["files"], skipped, source)
+
+
+def _warn_skipped(skipped, total: int, source, stem, cache_dir) -> None:
+    """One warning at load_dataset's caller: the first three unreadable files, where the list is (``stem``: the cache's)."""
+    listed = _write_skipped_list(_cache_file(stem, ".skipped.txt"), skipped, source, total) if stem else None
+    shown = "; ".join(f"{path} ({reason})" for path, reason in skipped[:3])
+    if listed is None:  # no cache to write it beside (use_cache=False) or no room there: the temporary folder
+        import tempfile
+
+        listed = _write_skipped_list(Path(tempfile.gettempdir()) / f"gan-helpers-skipped-{os.getpid()}.txt",
+                                     skipped, source, total)
+    where = (f"The full list with the reasons is in {listed}." if listed is not None else
+             "The list could not be written" + (f" in {cache_dir} nor" if stem else "") + " in the temporary "
+             "folder: free some disk space and load the dataset again to get it.")
+    warnings.warn(f"Skipped {len(skipped)} unreadable image(s) of {total} in {source}: {shown}"
+                  + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "") + f". {where}", stacklevel=3)
 
 
 def load_faces(data_dir=None, image_size: int = 64, **kwargs) -> np.ndarray:
@@ -401,7 +401,7 @@ def _decode_all(source: Path, files, image_size, crop, workers, progress):
                 if member.name in wanted and member.isfile():
                     payload = tar.extractfile(member).read()
                     futures[member.name] = pool.submit(
-                        _load_one, lambda _rel, d=payload: io.BytesIO(d), member.name, image_size, crop)
+                        load_one, lambda _rel, d=payload: io.BytesIO(d), member.name, image_size, crop)
             for i, rel in enumerate(relpaths):
                 array, error = futures[rel].result()
                 if array is not None:
@@ -435,7 +435,7 @@ def _decode_chunk(root: str, relpaths: list[str], image_size: int, crop: int | f
     block = np.zeros((len(relpaths), image_size, image_size, 3), np.uint8)
     errors = []
     for i, rel in enumerate(relpaths):
-        array, error = _load_one(lambda r: base / r, rel, image_size, crop)
+        array, error = load_one(lambda r: base / r, rel, image_size, crop)
         if array is not None:
             block[i] = array
         errors.append(error)

@@ -109,7 +109,7 @@ def replica_noise(batch, latent_dim, seed):
     return noise[replica * batch:(replica + 1) * batch]
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
     try:
         with open("/proc/cpuinfo") as info:
@@ -139,7 +139,7 @@ def auto_precision() -> tuple[str, str]:
     for capability in _gpu_capabilities():
         if tuple(capability) >= (8, 0):
             return "bfloat16", f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
-    flags = _cpu_flags() & {"avx512_bf16", "amx_bf16"}
+    flags = cpu_flags() & {"avx512_bf16", "amx_bf16"}
     if flags:
         return "bfloat16", f"auto: the CPU reports {' and '.join(sorted(f.upper() for f in flags))}"
     return "float32", "auto: the CPU reports no bfloat16 units (AVX512_BF16, AMX-BF16), and no such GPU"

@@ -16,10 +16,14 @@ import math
 import os
 import re
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+# Pillow's warning about a very large image names no file; :func:`load_one` warns with the file's name instead.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module="PIL.Image")
 
 #: The blog's crop as a fraction of the shorter side, cut from every side:
 #: 0.2 of the 250x250 LFW image is the blog's 50 px, and any other size of face works too.
@@ -132,7 +136,7 @@ def crop_box(width: int, height: int, crop: int | float) -> tuple[int, int, int,
     return left, top, left + side, top + side
 
 
-def _to_8_bit(image: Image.Image) -> Image.Image:
+def to_8_bit(image: Image.Image) -> Image.Image:
     """A 16-bit grayscale image (mode "I;16..." or "I") as 8-bit "L"; other images unchanged.
 
     Pillow's own conversion clips such values at 255, which turns nearly every
@@ -180,7 +184,7 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int | float
         need = math.ceil(image_size * full_w / side), math.ceil(image_size * full_h / side)
         image.draft("RGB", need)
     scale = image.size[0] / full_w
-    image = _to_8_bit(image)
+    image = to_8_bit(image)
     if image.mode != "RGB":
         image = image.convert("RGB")
     scaled_box = tuple(v * scale for v in box)
@@ -188,10 +192,14 @@ def preprocess_image(image: Image.Image, image_size: int = 64, crop: int | float
     return np.asarray(out, dtype=np.uint8)
 
 
-def _load_one(read, relpath: str, image_size: int, crop: int | float):
+def load_one(read, relpath: str, image_size: int, crop: int | float):
     """Return (array, None) or (None, the exception) for one file."""
     try:
         with Image.open(read(relpath)) as image:
+            if image.width * image.height > (Image.MAX_IMAGE_PIXELS or math.inf):
+                warnings.warn(f"{relpath} is {image.width}x{image.height} pixels, more than Pillow's limit of "
+                              f"{Image.MAX_IMAGE_PIXELS:,} (a decompression bomb?): it is decoded all the same; "
+                              "remove it if it is not a face photograph.", stacklevel=2)
             return preprocess_image(image, image_size, crop), None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         return None, error
@@ -211,7 +219,7 @@ def read_image(source: str | os.PathLike, relpath: str, image_size: int | None =
     """One image as uint8 RGB: as stored (``image_size=None``, 16-bit reduced to 8) or preprocessed like the cache."""
     with open_image(source, relpath) as image:
         if image_size is None:
-            return np.asarray(_to_8_bit(upright(image)).convert("RGB"))
+            return np.asarray(to_8_bit(upright(image)).convert("RGB"))
         return preprocess_image(image, image_size, crop)
 
 
@@ -221,5 +229,9 @@ def to_float(images) -> np.ndarray:
 
 
 def to_uint8(images) -> np.ndarray:
-    """float [-1, 1] -> uint8 [0, 255] (numpy), clipping out-of-range values."""
+    """float [-1, 1] -> uint8 [0, 255] (numpy), clipping out-of-range values; uint8 images are returned as
+    they are."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
     return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)

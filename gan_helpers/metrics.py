@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gan_helpers.plots import as_uint8
+from gan_helpers.images import to_uint8
 
 # ----------------------------------------------------------------------------
 # Sliced Wasserstein distance (after tkarras/progressive_growing_of_gans,
@@ -88,7 +88,7 @@ def swd(images_a, images_b, seed: int = 0, patches_per_image: int = 128, min_siz
     Both sets must have the same number of images (the 1-D distances compare
     sorted projections element by element).
     """
-    a, b = as_uint8(images_a), as_uint8(images_b)
+    a, b = to_uint8(images_a), to_uint8(images_b)
     if len(a) != len(b):
         raise ValueError(f"SWD needs sets of equal size. Received: {len(a)} and {len(b)} images")
     rng = np.random.default_rng(seed)
@@ -124,7 +124,7 @@ def face_rate(images, upscale: int = 2) -> float:
 
     cascade = _cascade()
     found = 0
-    images = as_uint8(images)
+    images = to_uint8(images)
     for image in images:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if upscale > 1:
@@ -137,12 +137,12 @@ def face_rate(images, upscale: int = 2) -> float:
 
 def pixel_spread(images) -> float:
     """Mean over pixels of the standard deviation over images (in [0, 1] units)."""
-    return float((as_uint8(images).astype(np.float32) / 255.0).std(axis=0).mean())
+    return float((to_uint8(images).astype(np.float32) / 255.0).std(axis=0).mean())
 
 
 def _small(images, size: int = 32):
     """Images as float vectors at ``size`` x ``size`` (box-averaged), in [0, 1]."""
-    x = as_uint8(images).astype(np.float32) / 255.0
+    x = to_uint8(images).astype(np.float32) / 255.0
     factor = x.shape[1] // size
     if factor > 1:
         n, s, _, c = x.shape
@@ -189,9 +189,9 @@ def evaluate(generated, real_train, real_holdout, seed: int = 0, with_faces: boo
     if n < 2:
         raise ValueError(f"evaluate needs at least 2 generated and 2 held-out images. Received: "
                          f"{len(generated)} generated, {len(real_holdout)} held out.")
-    generated, holdout = as_uint8(generated)[:n], as_uint8(real_holdout)[:n]
+    generated, holdout = to_uint8(generated)[:n], to_uint8(real_holdout)[:n]
     rng = np.random.default_rng(seed)
-    train = as_uint8(real_train)
+    train = to_uint8(real_train)
     train_sample = train[rng.choice(len(train), size=min(n, len(train)), replace=False)] if len(train) >= n else None
     bar = tqdm(total=5, desc="measuring", unit="metric", disable=not progress)
     bar.set_postfix_str("SWD")

@@ -160,7 +160,7 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, widths=(128, 64
         dropout: dropout rate in each block.
         start_channels: channels of the first small image (default: twice the first width).
         batch_norm: end each block with BatchNormalization (the exercise's design); ``False``
-            only for the comparison of section 5.
+            only for the comparison of section 6.
         batch_norm_momentum: how slowly the moving statistics (used when sampling) follow the
             batches: 0.9, as Torch's default in the blog, not Keras' 0.99, so that a generator
             sampled after a few hundred steps already uses fitting statistics.

@@ -71,3 +71,23 @@ def make_dataset(images: np.ndarray, batch_size: int = 64, shuffle: bool = True,
 
 #: Mixed with the epoch's seed into the seed of make_dataset's mirror coins.
 MIRROR_SEED_KEY = 0x6D697272  # "mirr"
+
+
+def worker_dataset(strategy, make, batch_size: int):
+    """``make()``'s batches as a multi-worker ``strategy`` feeds them: this worker's part of each global batch.
+
+    Every worker shuffles the same way (the same seed), cuts each global batch into as many equal parts as
+    workers and keeps its own, then one part per local replica: a global batch holds each image at most
+    once, and holds the images one device's batch would.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(f"batch_size {batch_size} must be a multiple of the {replicas} replicas.")
+
+    def shard(context):
+        workers, worker = context.num_input_pipelines, context.input_pipeline_id
+        part = batch_size // workers
+        dataset = make().map(lambda images: images[worker * part:(worker + 1) * part])
+        return dataset.unbatch().batch(context.get_per_replica_batch_size(batch_size), drop_remainder=True)
+
+    return strategy.distribute_datasets_from_function(shard)

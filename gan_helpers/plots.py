@@ -6,13 +6,19 @@ import math
 
 import numpy as np
 
+from gan_helpers.images import to_uint8
+
+
+def _legend(ax, **kwargs) -> None:
+    """A legend of the labelled lines, where there are any (a monitor drawn at step 0 has none: matplotlib
+    would warn "No artists with labels found")."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
 
 def as_uint8(images) -> np.ndarray:
-    """Images as uint8; floats are taken to be in [-1, 1] (the models' range)."""
-    from gan_helpers.data import to_uint8
-
-    images = np.asarray(images)
-    return images if images.dtype == np.uint8 else to_uint8(images)
+    """Images as uint8; floats are taken to be in [-1, 1] (the models' range): :func:`gan_helpers.images.to_uint8`."""
+    return to_uint8(images)
 
 
 def image_grid(images, columns: int | None = None, padding: int = 2, fill: int = 255) -> np.ndarray:
@@ -110,7 +116,7 @@ def plot_curves(histories: dict, metrics=("accuracy", "val_accuracy"), ax=None, 
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return ax
 
 
@@ -192,7 +198,7 @@ def wgan_monitor(steps: list[dict], samples=None, title: str = "", window: int =
         x = np.arange(1, len(at_g) + 1)
         ax_w.plot(x, estimate, alpha=0.3, label="-Loss_D")
         _plot_median(ax_w, x, estimate, window)
-        ax_w.legend(fontsize=8)
+        _legend(ax_w, fontsize=8)
     else:
         ax_w.text(0.5, 0.5, "no generator iteration yet", transform=ax_w.transAxes, ha="center", color="gray")
     ax_w.set_xlabel("generator iterations")
@@ -225,14 +231,14 @@ def training_monitor(steps: list[dict], samples=None, title: str = "", window: i
             ax_success.plot(x, values, label=label)
     ax_success.set_ylim(-0.02, 1.02)
     ax_success.set_ylabel("success")
-    ax_success.legend(fontsize=7, loc="upper left", ncol=3)
+    _legend(ax_success, fontsize=7, loc="upper left", ncol=3)
     for key, label in (("err_real", "err real"), ("err_fake", "err fake"), ("err_gen", "err G")):
         values = series(key)
         if values is not None:
             ax_errors.plot(x, values, label=label)
     ax_errors.set_ylabel("cross-entropy")
     ax_errors.set_xlabel("step")
-    ax_errors.legend(fontsize=7, loc="upper left", ncol=3)
+    _legend(ax_errors, fontsize=7, loc="upper left", ncol=3)
     for key, label in (("d_updated", "D skipped"), ("g_updated", "G skipped")):
         values = series(key)
         if values is not None:
@@ -240,7 +246,7 @@ def training_monitor(steps: list[dict], samples=None, title: str = "", window: i
     ax_skips.set_ylim(-0.02, 1.02)
     ax_skips.set_title(f"skip rate (moving average of {window} steps)", fontsize=9)
     ax_skips.set_xlabel("step")
-    ax_skips.legend(fontsize=8)
+    _legend(ax_skips, fontsize=8)
     for ax in (ax_success, ax_errors, ax_skips):
         ax.grid(alpha=0.3)
     return _finish_monitor(fig, ax_grid, samples, title)
@@ -322,7 +328,7 @@ def success_curves(trained: dict, key: str = "g_success", title: str = "", windo
         ax.plot(values, label=f"{name} ({len(values)} steps)", marker="o" if len(values) < 30 else None)
     ax.set(xlabel="step", ylabel=f"{key.replace('_', ' ')} (moving average)", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return ax
 
 
@@ -397,7 +403,7 @@ def wgan_progress(steps: list[dict], grids: list[tuple], window: int = 101, titl
     ax_w.set_xlabel("generator iterations")
     ax_w.set_ylabel("Wasserstein estimate")
     ax_w.grid(alpha=0.3)
-    ax_w.legend(fontsize=8, loc="upper right")
+    _legend(ax_w, fontsize=8, loc="upper right")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

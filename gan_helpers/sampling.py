@@ -94,11 +94,12 @@ def notebook_generator(smoke: bool, folder=".") -> Path:
     run = Path(folder) / MAIN_RUNS[bool(smoke)] / "generator.keras"
     shipped = Path(os.path.relpath(PRETRAINED, folder))  # as the notebook's folder sees it, no machine path
     if run.is_file():
-        print(f"Exploring your generator: {run} (notebook 03's main run). To explore the shipped one instead, "
-              f"use {shipped}.")
+        print(f"Exploring your generator: {run} (notebook 03's main run).\n"
+              f"To explore the shipped one instead, use {shipped}.")
         return run
-    print(f"No generator from notebook 03's main run yet ({run} is missing): exploring the shipped one, "
-          f"{shipped}. Run notebook 03's main run, then this notebook again, to explore yours.")
+    print(f"No generator from notebook 03's main run yet ({run} is missing).\n"
+          f"Exploring the shipped one, {shipped}.\n"
+          "Run notebook 03's main run, then this notebook again, to explore yours.")
     return PRETRAINED
 
 

@@ -32,7 +32,7 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import balance  # noqa: E402
+from gan_helpers import balance, optimizers  # noqa: E402
 from gan_helpers.devices import replica_noise  # noqa: E402
 
 #: How D sees a step's real faces and fakes: two batches, or one batch of both kinds.
@@ -191,10 +191,10 @@ class GAN(keras.Model):
         return [self.d_skips, self.g_skips, self.noise_seed.state]
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Two optimizers; defaults are the blog's RMSProp (lr 1e-3, decay 0.9)."""
+        """Two optimizers; defaults are the blog's RMSProp (lr 1e-3, decay 0.9: ``optimizers.RECIPES["gan"]``)."""
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.RMSprop(1e-3, rho=0.9)
-        self.g_optimizer = g_optimizer or keras.optimizers.RMSprop(1e-3, rho=0.9)
+        self.d_optimizer = d_optimizer or optimizers.make("gan")
+        self.g_optimizer = g_optimizer or optimizers.make("gan")
         # Build the optimizers' state now, outside the conditional branches of the step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -337,14 +337,14 @@ class GAN(keras.Model):
 
 
 def fit_discriminator(discriminator, train, validation, epochs: int = 10, batch_size: int = 64,
-                      learning_rate: float = 1e-3, verbose: int = 0) -> dict:
+                      learning_rate: float | None = None, verbose: int = 0) -> dict:
     """Train a discriminator alone as a real/fake classifier; returns the history dict.
 
     ``train`` and ``validation`` are ``(images in [-1, 1], labels)`` pairs.
-    Accuracy is measured on logits (threshold 0).
+    Accuracy is measured on logits (threshold 0). ``learning_rate``: None is the blog's.
     """
     discriminator.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate, rho=0.9),
+        optimizer=optimizers.make("gan", learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
     )

@@ -64,7 +64,9 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
+from gan_helpers import optimizers  # noqa: E402
 from gan_helpers.devices import replica_noise  # noqa: E402
+from gan_helpers.optimizers import TorchRMSprop  # noqa: E402, F401  (gan_helpers.wgan.TorchRMSprop, as before)
 
 WGAN_METRICS = ("loss_d", "loss_g", "loss_d_real", "loss_d_fake", "wasserstein", "gradient_penalty",
                 "g_updated")
@@ -241,7 +243,7 @@ class WGAN(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(seed, name="wgan_noise_seed")
         self.gen_iterations = tf.Variable(0, dtype=tf.int64, trainable=False, name="gen_iterations")
         self.critic_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="critic_steps_since_g")
-        self._generator_turn = False
+        self.generator_turn = False
         self.trackers = {name: keras.metrics.Mean(name=name) for name in WGAN_METRICS}
         self.last_step = {name: tf.Variable(0.0, trainable=False, name=f"last_{name}") for name in WGAN_METRICS}
 
@@ -288,7 +290,7 @@ class WGAN(keras.Model):
 
         def train_function(iterator):
             turn = self.generator_turn_next()
-            self._generator_turn = turn  # read while the chosen function is first traced
+            self.generator_turn = turn  # read while the chosen function is first traced
             return functions[turn](iterator)
 
         self.train_function = train_function
@@ -330,8 +332,8 @@ class WGAN(keras.Model):
         # noise.normal_(0, 1) before netG(noise)). Which kind of step this is was decided in Python
         # before the step (see make_train_function): an optimizer update inside tf.cond cannot
         # synchronise replicas under tf.distribute.
-        do_g = tf.constant(self._generator_turn)
-        if self._generator_turn:
+        do_g = tf.constant(self.generator_turn)
+        if self.generator_turn:
             loss_g = self.generator_step(self.draw_noise(batch) if g_noise is None else g_noise, scale)
         else:
             loss_g = tf.constant(float("nan"))
@@ -360,48 +362,25 @@ class WGAN(keras.Model):
         return cls(generator, critic, **config)
 
 
-@keras.saving.register_keras_serializable(package="gan_helpers")
-class TorchRMSprop(keras.optimizers.RMSprop):
-    """PyTorch's ``optim.RMSprop`` (no momentum, not centred) in Keras: ``eps`` is added to the root.
-
-    PyTorch updates ``w -= lr * g / (sqrt(v) + eps)`` with ``alpha=0.99, eps=1e-8``;
-    Keras' RMSprop adds its epsilon (default 1e-7) *inside* the root, ``w -= lr * g /
-    sqrt(v + eps)``, with ``rho=0.9``. The two differ wherever the running RMS of a
-    gradient is below about 3e-4 (Keras' steps are then smaller), which is where a
-    clipped critic's gradients are: its weights are at most 0.01.
-    """
-
-    def __init__(self, learning_rate=5e-5, rho=0.99, epsilon=1e-8, **kwargs):
-        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, **kwargs)
-        if self.momentum or self.centered:
-            raise ValueError("TorchRMSprop has no momentum and is not centred (the reference uses neither).")
-
-    def update_step(self, gradient, variable, learning_rate):
-        lr = keras.ops.cast(learning_rate, variable.dtype)
-        gradient = keras.ops.cast(gradient, variable.dtype)
-        velocity = self._velocities[self._get_variable_index(variable)]
-        self.assign(velocity, self.rho * velocity + (1 - self.rho) * keras.ops.square(gradient))
-        self.assign_sub(variable, lr * gradient / (keras.ops.sqrt(velocity) + self.epsilon))
-
-
-def reference_rmsprop(learning_rate: float = 5e-5) -> keras.optimizers.Optimizer:
+def reference_rmsprop(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
     """The clipped WGAN's optimizer as the reference runs it: PyTorch's ``optim.RMSprop(lr=5e-5)``
-    (``alpha=0.99``, ``eps=1e-8`` added to the root; see :class:`TorchRMSprop`).
+    (``alpha=0.99``, ``eps=1e-8`` added to the root; see :class:`TorchRMSprop`); None: that rate
+    (:data:`gan_helpers.optimizers.RECIPES`).
 
     With Keras' default RMSprop instead, a clipped critic learns many times slower than the
     reference's (tests/test_wgan.py compares both with the PyTorch formula written in numpy).
     """
-    return TorchRMSprop(learning_rate)
+    return optimizers.make("wgan", learning_rate)
 
 
-def reference_adam(learning_rate: float = 1e-4) -> keras.optimizers.Optimizer:
-    """WGAN-GP's optimizer (improved_wgan_training): Adam(1e-4, beta1=0, beta2=0.9).
+def reference_adam(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """WGAN-GP's optimizer (improved_wgan_training): Adam(1e-4, beta1=0, beta2=0.9); None: that rate.
 
     The reference is TensorFlow 1's ``AdamOptimizer``, whose epsilon (1e-8) is
     added to the root as in Keras; Keras' default epsilon is 1e-7, so it is set
     to 1e-8 here.
     """
-    return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.9, epsilon=1e-8)
+    return optimizers.make("wgan-gp", learning_rate)
 
 
 def build_wgan(generator, critic, variant: str = "wgan", seed=None, d_learning_rate=None, g_learning_rate=None,
@@ -420,5 +399,5 @@ def build_wgan(generator, critic, variant: str = "wgan", seed=None, d_learning_r
         optimizer = reference_adam
     else:
         raise ValueError(f"variant must be 'wgan' or 'wgan-gp'. Received: variant={variant!r}")
-    model.compile(*(optimizer() if rate is None else optimizer(rate) for rate in (d_learning_rate, g_learning_rate)))
+    model.compile(optimizer(d_learning_rate), optimizer(g_learning_rate))
     return model

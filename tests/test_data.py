@@ -6,6 +6,7 @@ import os
 import re
 import struct
 import tarfile
+import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -402,11 +403,59 @@ def test_every_skipped_file_is_listed_next_to_the_cache(face_folder, cache_dir):
     lines = [line.split("\t") for line in listing.read_text().splitlines() if not line.startswith("#")]
     assert sorted(path for path, _ in lines) == sorted(broken)
     assert all(reason.startswith("UnidentifiedImageError") for _, reason in lines)
-    # Without the cache nothing is written; the warning says where the list is instead.
+    # Without the cache nothing is written beside it: the list goes to the temporary folder, which the warning
+    # names (a user of the command line has no Faces object to look in).
     elsewhere = cache_dir.parent / "no-cache"
-    with pytest.warns(UserWarning, match=r"Skipped 7 .*Faces\.skipped"):
+    with pytest.warns(UserWarning, match=r"Skipped 7 ") as caught:
         data.load_dataset(face_folder, 32, cache_dir=elsewhere, use_cache=False, progress=False)
     assert not elsewhere.exists()
+    [message] = [str(w.message) for w in caught if "Skipped" in str(w.message)]
+    listing = Path(re.search(r"The full list with the reasons is in (\S+\.txt)\.", message).group(1))
+    assert listing.parent == Path(tempfile.gettempdir()) and "Faces.skipped" not in message
+    assert sum(not line.startswith("#") for line in listing.read_text().splitlines()) == 7
+    listing.unlink()
+
+
+def test_a_dataset_folder_whose_path_is_not_utf8_is_one_error(face_folder, tmp_path):
+    import shutil
+
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/faces-\xe9"))
+    shutil.copytree(face_folder, folder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"faces-\\xe9 has a path that is not valid UTF-8.*rename the folder"):
+            data.list_images(folder)
+    assert not caught  # not a warning for every person folder
+
+
+def test_a_folder_that_cannot_be_read_is_called_a_permission_problem(face_folder, monkeypatch):
+    locked = face_folder / "Person_003"
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.warns(UserWarning, match=r"Person_003 while listing.*Permission denied.*permission to read") as caught:
+        files = data.list_images(face_folder)
+    assert "link" not in str(caught[0].message) and len(files) == 25
+
+
+def test_a_huge_image_is_named_in_the_warning(face_folder, monkeypatch):
+    from PIL import Image
+
+    from gan_helpers import images
+
+    relpath = next(face_folder.rglob("*.jpg")).relative_to(face_folder).as_posix()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # the test's 250x250 faces are over it, not twice
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module="PIL.Image")
+        array, error = images.load_one(lambda rel: face_folder / rel, relpath, 32, 0.2)
+    assert error is None and array.shape == (32, 32, 3)
+    assert [str(w.message).split(" is ")[0] for w in caught] == [relpath]
 
 
 def test_a_cache_write_that_fails_midway_leaves_no_temporary_or_partial_files(face_folder, cache_dir, monkeypatch):

@@ -1,5 +1,6 @@
 """The documents a newcomer reads: the README fits on two screens, its commands exist, no link is broken."""
 
+import json
 import re
 from pathlib import Path
 
@@ -102,3 +103,75 @@ def test_stripping_keeps_the_text_and_replaces_each_picture(tmp_path):
     after = nbformat.read(tmp_path / "n.ipynb", as_version=4)
     assert [o.get("text") for o in after.cells[0].outputs] == ["13,233 faces\n", PHOTO_NOTE]
     assert after.cells[1].outputs == curve.outputs
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebooks_prose_is_plain_and_links_the_glossary(notebook):
+    from gan_helpers import prose
+
+    count, mean, long = prose.summary(notebook)
+    assert count > 30 and mean <= prose.MEAN_LIMIT, (
+        f"{notebook.name}: {mean:.1f} words a sentence, over {prose.MEAN_LIMIT:g}: "
+        "shorten sentences (python -m gan_helpers.prose lists them)")
+    assert not long, f"{notebook.name}: sentences over {prose.LONGEST} words: {long}"
+    first = "".join(next(c for c in prose.json.loads(notebook.read_text())["cells"]
+                         if c["cell_type"] == "markdown")["source"])
+    assert "](../docs/glossary.md)" in first, f"{notebook.name}: its title cell does not link docs/glossary.md"
+
+
+def test_the_sentence_measure_counts_what_a_reader_reads():
+    from gan_helpers import prose
+
+    text = ("# 2. The critic\nThe critic is `f(x)`, e.g. a CNN with $k = 3$. It learns.\n\n"
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1. y = 2.\n```\n- one item\n- two items here\n")
+    assert prose.sentences(text) == ["2. The critic", "The critic is X, eg a CNN with X.", "It learns.",
+                                     "one item", "two items here"]
+    assert [prose.words(s) for s in prose.sentences(text)] == [3, 9, 2, 2, 3]
+
+
+def prose_of_every_document():
+    """(name, text) of what a student or an instructor reads: README, docs/ (not the maintainers' lab notes
+    nor translations), pretrained/README.md and the notebooks' markdown."""
+    found = [(p.relative_to(ROOT).as_posix(), p.read_text()) for p in
+             [ROOT / "README.md", ROOT / "pretrained" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+             if p.name != "lab-notes.md" and not p.name.endswith(".he.md")]
+    for notebook in NOTEBOOKS:
+        cells = json.loads(notebook.read_text())["cells"]
+        found.append((notebook.name, "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")))
+    return found
+
+
+def facts_stated(text, about, number):
+    """Numbers matching ``number`` in the sentences of ``text`` that ``about`` accepts."""
+    sentences = re.split(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\|)", text)
+    return {value for s in sentences if about(s) for value in re.findall(number, s)}
+
+
+#: Facts stated in several places, each with its one source: the number that a sentence about it gives
+#: elsewhere must be one that the source states.
+FACTS = {
+    "the bfloat16 speed-up": (lambda s: "bfloat16" in s, r"(\d+\.\d+)x", ["BENCHMARKS.md"]),
+    "the shipped generator's SWD": (
+        lambda s: ("generator.keras" in s or "shipped generator" in s) and "wgan" not in s.lower(),
+        r"SWD\D{0,12}(\d+\.\d)", ["BENCHMARKS.md", "pretrained/README.md"]),
+}
+
+
+@pytest.mark.parametrize("fact", FACTS)
+def test_each_fact_has_one_value_everywhere(fact):
+    about, number, sources = FACTS[fact]
+    stated = {value for source in sources for value in re.findall(number, (ROOT / source).read_text())}
+    others = []
+    for name, text in prose_of_every_document():
+        if name in sources:
+            continue
+        others += [(name, value) for value in sorted(facts_stated(text, about, number) - stated)]
+    assert not others, f"{fact}: values that {', '.join(sources)} do not state: {others}"
+
+
+def test_the_one_value_test_finds_a_second_value():
+    about, number, _ = FACTS["the bfloat16 speed-up"]
+    assert facts_stated("In bfloat16 the step is about 1.6x faster. Unrelated: 3.5x.", about, number) == {"1.6"}

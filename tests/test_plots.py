@@ -100,3 +100,16 @@ def test_wgan_progress_marks_each_grid_on_the_estimate_curve():
     marks = [line.get_xdata()[0] for line in curve.get_lines()[2:]]
     assert marks == [20, 80]
     assert [ax.get_title() for ax in fig.axes[1:]] == ["A: 20 it.", "B: 80 it."]
+
+
+def test_a_monitor_drawn_before_the_first_step_warns_nothing():
+    """Ctrl-C at step 0 draws the monitor of a run without steps: no "No artists with labels" warnings."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for monitor in (plots.training_monitor, plots.wgan_monitor):
+            plt.close(monitor([], title="stopped at step 0"))
+    assert not [str(w.message) for w in caught]

@@ -442,18 +442,18 @@ def test_auto_precision_follows_the_hardware_and_is_recorded(monkeypatch, tmp_pa
     for flags, precision, reason in [({"avx2", "fma", "avx512_bf16"}, "bfloat16", "AVX512_BF16"),
                                      ({"avx2", "amx_bf16", "amx_tile"}, "bfloat16", "AMX_BF16"),
                                      ({"avx2", "fma", "avx512f"}, "float32", "no bfloat16 units")]:
-        monkeypatch.setattr(devices, "_cpu_flags", lambda flags=flags: flags)
+        monkeypatch.setattr(devices, "cpu_flags", lambda flags=flags: flags)
         monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [])  # the CPU decides on a machine without GPUs
         config = runs.default_config(**SMALL)
         assert config["precision"] == precision and reason in config["precision_reason"], config
         forced = runs.default_config(**SMALL, precision="float32")
         assert (forced["precision"], forced["precision_reason"]) == ("float32", "given")
-    monkeypatch.setattr(devices, "_cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx512_bf16"})
     run = runs.Run({**SMALL, "balance": "always"}, tmp_path / "r", images=drawn[:32])
     with tiny_models():
         run.train(epochs=1, verbose=0)
     stored = json.loads((tmp_path / "r" / "config.json").read_text())
     assert stored["precision"] == "bfloat16" and "AVX512_BF16" in stored["precision_reason"]
     assert _compute_dtypes(run.gan.generator) == {"bfloat16"}
-    monkeypatch.setattr(devices, "_cpu_flags", lambda: set())  # resumed on a CPU without: keeps what it trained in
+    monkeypatch.setattr(devices, "cpu_flags", lambda: set())  # resumed on a CPU without: keeps what it trained in
     assert runs.Run.resume(tmp_path / "r", images=drawn[:32]).config["precision"] == "bfloat16"

@@ -226,14 +226,14 @@ def test_critic_steps_run_no_backward_pass_through_the_generator(variant, monkey
     monkeypatch.setattr(tf, "GradientTape", RecordingTape)
     RecordingTape.records = []
     real = tf.random.uniform((4, 32, 32, 3), -1, 1)
-    model._generator_turn = False
+    model.generator_turn = False
     model.train_step(real)  # eagerly, so that every tape of the critic step is recorded
     assert RecordingTape.records, "the critic step used no tape"
     assert all(critic_ids <= watched for watched in RecordingTape.records[:1])  # the critic's own tape
     assert not any(generator_ids & watched for watched in RecordingTape.records)
     # The instrument works: a generator step's tape does watch the generator.
     RecordingTape.records = []
-    model._generator_turn = True
+    model.generator_turn = True
     model.train_step(real)
     assert any(generator_ids <= watched for watched in RecordingTape.records)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 from gan_helpers._quiet import import_tensorflow
 
 tf = import_tensorflow()
@@ -84,7 +86,7 @@ class ProgressBar(keras.callbacks.Callback):
     def __init__(self, run, epochs=None, minutes=None, steps_per_epoch: int = 0, generator_iterations=None,
                  steps=None):
         super().__init__()
-        from tqdm.auto import tqdm
+        from gan_helpers.progress import bar as tqdm
 
         self.run = run
         self.by_time = minutes is not None
@@ -182,3 +184,62 @@ class Monitor(keras.callbacks.Callback):
             display(fig)
         plt.close(fig)
 
+
+
+#: Mode-collapse warning: the fixed batch's pixel spread below this fraction of real faces' (near-constant samples),
+COLLAPSE_FRACTION = 0.25
+#: or below COLLAPSE_LOST of real faces' after falling under COLLAPSE_DROP of the highest spread the run's fixed
+#: batch had (variety the run had and lost, as when G learns much faster than D). The warning comes once per Run.
+COLLAPSE_LOST = 0.5
+COLLAPSE_DROP = 0.6
+
+
+def collapse_message(spread: float, peak: float, real) -> str | None:
+    """Why the fixed batch's pixel ``spread`` looks like mode collapse, given its highest earlier ``peak``
+    and real faces' spread ``real``."""
+    if not real:
+        return None
+    if spread < COLLAPSE_FRACTION * real:
+        return (f"Possible mode collapse: the fixed batch's pixel spread is {spread:.3f}, below "
+                f"{COLLAPSE_FRACTION:.0%} of real faces' {real:.3f} (near-constant samples).")
+    if spread < COLLAPSE_LOST * real and spread < COLLAPSE_DROP * peak:
+        return (f"Possible mode collapse: the fixed batch's pixel spread fell to {spread:.3f} from {peak:.3f} "
+                f"earlier in this run, below {COLLAPSE_LOST:.0%} of real faces' {real:.3f}.")
+    return None
+
+
+def epoch_row(run, new_steps: list[dict], partial: bool) -> dict:
+    """history.csv's row of the epoch whose steps are ``new_steps``: the mean of every metric, skips, minutes."""
+    row = {"epoch": run.epoch, "steps": len(run.steps), "minutes": round(run.seconds / 60, 3),
+           "partial": int(partial)}
+    for key in new_steps[0]:
+        if key != "step":
+            values = np.array([s[key] for s in new_steps], float)
+            # NaN where no step had the value (e.g. Loss_G in a WGAN epoch without generator updates).
+            row[key] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    if hasattr(run.gan, "d_skips"):
+        row["d_skips"] = int(run.gan.d_skips.numpy())
+        row["g_skips"] = int(run.gan.g_skips.numpy())
+    else:
+        row["gen_iterations"] = int(run.gan.gen_iterations.numpy())
+    return row
+
+
+def run_callbacks(run, budget, verbose, live, live_every_steps, snapshot_minutes, snapshot_steps, extra):
+    """The callbacks of one ``Run.train`` call, in their order, and the three the loop reads."""
+    from gan_helpers import averaging
+
+    stop, nan_guard = StopAtBudget(budget.deadline(), run, budget.generator_iterations, budget.steps), StopOnNaN()
+    monitor = Monitor(run, live=live, every_steps=live_every_steps)
+    callbacks = [monitor, nan_guard, stop]
+    if run.average is not None:
+        callbacks.insert(0, averaging.UpdateAverage(run.average))
+    if verbose:
+        callbacks.append(ProgressBar(run, epochs=budget.epochs, minutes=budget.minutes,
+                                     steps_per_epoch=len(run.images) // run.config["batch_size"],
+                                     generator_iterations=budget.generator_iterations, steps=budget.steps))
+    if snapshot_minutes or snapshot_steps:
+        if run.run_dir is None:
+            raise ValueError("snapshot_minutes and snapshot_steps need a run folder (run_dir).")
+        callbacks.append(Snapshots(run, snapshot_minutes, snapshot_steps))
+    return callbacks + list(extra) + [StopWhenTerminated()], stop, nan_guard, monitor

@@ -98,6 +98,11 @@ def _read_checkpoint(gan, path: Path, average=None) -> dict:
         # Flipped bytes (Bad CRC-32, BadZipFile) or a damaged member: all the same to the user.
         raise CheckpointError(f"The checkpoint {path} is damaged and cannot be read "
                               f"({type(error).__name__}: {' '.join(str(error).split())[:80]})") from None
+    if average is None and any(name.startswith("averaged_generator/") for name in contents):
+        # Not a damaged file (no fall-back): the run's settings lost the average that the checkpoint holds.
+        raise ValueError(f"The checkpoint {path} holds an averaged generator, but the run's config.json has no "
+                         "ema_decay (null or 0: no averaged generator); set ema_decay there to the decay the run "
+                         "trained with (e.g. 0.999), or start a new run with --out.")
     mismatched = [n for n, v in _state_variables(gan, average)
                   if n not in contents or tuple(contents[n].shape) != tuple(v.shape)]
     if mismatched or "__progress__" not in contents:

@@ -8,8 +8,8 @@ tf = import_tensorflow()
 
 import keras  # noqa: E402
 
-from gan_helpers import balance, layers, models, training, wgan  # noqa: E402
-from gan_helpers.runs.settings import PRECISIONS, resolved_rates  # noqa: E402
+from gan_helpers import balance, layers, models, optimizers, training, wgan  # noqa: E402
+from gan_helpers.runs.settings import PRECISIONS, resolve_precision, resolved_rates  # noqa: E402
 
 
 def build(config: dict):
@@ -26,11 +26,7 @@ def build(config: dict):
     so the losses and success rates of the training steps are float32.
     """
     previous = keras.config.dtype_policy()
-    precision = config.get("precision", "float32")
-    if precision == "auto":  # a config that did not go through default_config
-        from gan_helpers.devices import auto_precision
-
-        precision = auto_precision()[0]
+    precision, _ = resolve_precision(config.get("precision", "float32"))  # a config not from default_config
     keras.config.set_dtype_policy(PRECISIONS[precision])
     try:
         return _build(config)
@@ -55,7 +51,8 @@ def _builder_call(builder, setting: str, *args, **kwargs):
         unknown = sorted(set(kwargs) - set(parameters))
         if unknown:
             raise ValueError(f"{setting} has no argument {', '.join(map(repr, unknown))}; "
-                             f"{builder.__name__} takes {', '.join(p for p in parameters if p not in ('image_size', 'latent_dim'))}.")
+                             f"{builder.__name__} takes "
+                             f"{', '.join(p for p in parameters if p not in ('image_size', 'latent_dim'))}.")
     try:
         return builder(*args, **kwargs)
     except (TypeError, IndexError, KeyError) as error:
@@ -86,6 +83,6 @@ def _build(config: dict):
     rule_kwargs = {"margin": config["margin"]} if config["balance"] == "margin" else {}
     gan = training.GAN(generator, discriminator, balance.get(config["balance"], **rule_kwargs),
                        seed=config["seed"], d_batch=config["d_batch"])
-    gan.compile(keras.optimizers.RMSprop(d_lr, rho=0.9), keras.optimizers.RMSprop(g_lr, rho=0.9))
+    gan.compile(optimizers.make("gan", d_lr), optimizers.make("gan", g_lr))
     return gan
 

@@ -1,12 +1,16 @@
-"""A run's settings: the defaults as data, their checks, stored configs brought up to date, budgets."""
+"""A run's settings: a typed, frozen schema (:class:`Settings`, one field per setting with its type, range and
+default, checked in one place), what a run resolved apart from it (:class:`Resolved`), stored configs brought
+up to date."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
-import numpy as np
-
 from gan_helpers import averaging, data, models
+from gan_helpers.optimizers import RECIPES
+from gan_helpers.runs.budget import check_budget  # noqa: F401  (runs.settings.check_budget, as before)
 
 #: The precisions a run can compute in, with the Keras dtype policy its models are built under.
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
@@ -14,189 +18,272 @@ PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 #: How a run can spread its steps over devices (None: one device; gan_helpers.devices).
 DISTRIBUTE = (None, "mirrored", "multi-worker")
 
+#: What a run can train, each with its reference learning rate (the blog's for the GAN, the papers' for
+#: the WGANs): the rate of a learning rate given as None. From the one table of rates, optimizers.RECIPES.
+REFERENCE_RATES = {model: recipe.reference_rate for model, recipe in RECIPES.items()}
 
-def _whole(config, key, low, high=None):
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high:,}" if high is not None else f"of at least {low}"
-        raise ValueError(f"{key} must be a whole number {bounds}. Received: {key}={value!r}")
+#: Each model's defaults where they differ from its reference (BENCHMARKS.md, "Recipes"): a GAN trains at
+#: half the blog's learning rates and keeps an averaged generator. The WGANs keep their papers' settings.
+MODEL_DEFAULTS = {"gan": {"d_learning_rate": RECIPES["gan"].default_rate,
+                          "g_learning_rate": RECIPES["gan"].default_rate, "ema_decay": 0.999}}
+
+#: The blog's recipe: RMSProp at its rate (1e-3) for both networks, no averaged generator.
+#: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
+BLOG_RECIPE = {"d_learning_rate": REFERENCE_RATES["gan"], "g_learning_rate": REFERENCE_RATES["gan"], "ema_decay": None}
 
 
-def _number(config, key):
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+# -- the checks a field can have: each raises one line naming the setting -------------------------------
+
+def _whole(low, high=None):
+    def check(key, value, _settings):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high:,}" if high is not None else f"of at least {low}"
+            raise ValueError(f"{key} must be a whole number {bounds}. Received: {key}={value!r}")
+    return check
+
+
+def _is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _number(key, value, _settings):
+    if not _is_number(value):
         raise ValueError(f"{key} must be a number. Received: {key}={value!r}")
 
 
-def _check_types(config: dict) -> None:
-    """The settings' types and ranges, each named, before anything is built or written."""
-    if config.get("data_dir") is not None and not isinstance(config["data_dir"], str):
-        raise ValueError(f"data_dir must be a path (a string) or null. Received: data_dir={config['data_dir']!r}")
-    _whole(config, "latent_dim", 1, 4096)
-    _whole(config, "batch_size", 1, 65536)
-    _whole(config, "seed", 0)
-    _whole(config, "num_fixed", 1, 1024)
-    _number(config, "margin")
-    _number(config, "holdout")
-    for key in ("generator", "discriminator"):
-        if not isinstance(config[key], dict):
-            raise ValueError(f"{key} must be a JSON object of the builder's arguments, e.g. "
-                             f'{{"widths": [64, 32]}}. Received: {key}={config[key]!r}')
-    for key in ("model", "precision", "balance", "d_batch", "generator_architecture", "critic"):
-        if not isinstance(config[key], str):
-            raise ValueError(f"{key} must be a name (a string). Received: {key}={config[key]!r}")
-    if config.get("replicas") is not None:
-        _whole(config, "replicas", 1, 1024)
-    recorded = config.get("dataset")
-    if recorded is not None and not (isinstance(recorded, dict) and set(recorded) == {"images", "names_sha256"}):
-        raise ValueError(f"dataset must be what the run recorded, {{\"images\": N, \"names_sha256\": \"...\"}}, or "
-                         f"null. Received: dataset={recorded!r}")
+def _fraction(key, value, settings):
+    _number(key, value, settings)
+    if not 0 <= value < 1:
+        raise ValueError(f"{key} must be a fraction in [0, 1). Received: {key}={value}")
+
+
+def _name(key, value, _settings):
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a name (a string). Received: {key}={value!r}")
+
+
+def _one_of(choices):
+    def check(key, value, _settings):
+        if value not in choices:
+            raise ValueError(f"{key} must be one of {', '.join(map(str, choices))}. Received: {key}={value!r}")
+    return check
+
+
+def _arguments(key, value, _settings):
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a JSON object of the builder's arguments, e.g. "
+                         f'{{"widths": [64, 32]}}. Received: {key}={value!r}')
+
+
+def _boolean(key, value, _settings):
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false. Received: {key}={value!r}")
+
+
+def _image_size(_key, value, _settings):
+    data.check_image_size(value)  # before any model is built: a wrong size must not cost memory first
+
+
+def _rate(key, value, settings):
+    if value is not None and not (_is_number(value) and value > 0):
+        raise ValueError(f"{key} must be a positive number (or null: the model's reference rate, "
+                         f"{REFERENCE_RATES[settings.model]:g}). Received: {key}={value!r}")
+
+
+def _ema_decay(key, value, _settings):
+    if value is not None:
+        try:
+            averaging.check_max_decay(value)
+        except (ValueError, TypeError):
+            raise ValueError("ema_decay must be a number in [0, 1) (0 or None: no averaged generator), "
+                             f"e.g. 0.999. Received: ema_decay={value!r}") from None
+
+
+def _precision(key, value, _settings):
+    if value != "auto" and (not isinstance(value, str) or value not in PRECISIONS):
+        raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}. Received: precision={value!r}")
+
+
+def _optional(check):
+    def optional(key, value, settings):
+        if value is not None:
+            check(key, value, settings)
+    return optional
+
+
+def _path(key, value, _settings):
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} must be a path (a string) or null. Received: {key}={value!r}")
+
+
+def _fingerprint(key, value, _settings):
+    if value is not None and not (isinstance(value, dict) and set(value) == {"images", "names_sha256"}):
+        raise ValueError(f"{key} must be what the run recorded, {{\"images\": N, \"names_sha256\": \"...\"}}, or "
+                         f"null. Received: {key}={value!r}")
+
+
+def _field(default, check, doc: str, compare: bool = True):
+    """One setting: its default, its check (type and range) and what it means."""
+    factory = {"default_factory": dict} if default == {} else {"default": default}
+    return dataclasses.field(**factory, compare=compare, metadata={"check": check, "doc": doc})
+
+
+#: The default of a setting whose default is the model's (:data:`MODEL_DEFAULTS`, else the reference).
+MODEL_DEFAULT = "the model's default"
+
+
+class _Checked:
+    """Checks every field with its own check, in the fields' order: the one place a setting is validated."""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            field.metadata["check"](field.name, getattr(self, field.name), self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings(_Checked):
+    """What the user sets: everything that makes a run this run and not another (two runs with equal
+    ``Settings`` are the same run). Made from a config by :meth:`of`; checked when made.
+
+    A learning rate of None is the model's reference rate (:data:`REFERENCE_RATES`), its only meaning; here
+    it is held as that number, so a rate given as None and the same rate given by value are equal.
+    """
+
+    model: str = _field("gan", _one_of(tuple(REFERENCE_RATES)), "gan, wgan or wgan-gp")
+    image_size: int = _field(64, _image_size, "the side of the square faces, even, 16 to 128")
+    latent_dim: int = _field(100, _whole(1, 4096), "the length of G's noise vector")
+    batch_size: int = _field(64, _whole(1, 65536), "real faces per step")
+    balance: str = _field("margin", _name, "the GAN's balance rule (gan_helpers.balance)")
+    margin: float = _field(0.3, _number, "the margin rule's margin")
+    seed: int = _field(0, _whole(0), "every random choice of the run")
+    d_learning_rate: float | None = _field(MODEL_DEFAULT, _rate, "D's rate; None: the reference rate")
+    g_learning_rate: float | None = _field(MODEL_DEFAULT, _rate, "G's rate; None: the reference rate")
+    generator: dict = _field({}, _arguments, "the generator builder's arguments")
+    discriminator: dict = _field({}, _arguments, "the discriminator or critic builder's arguments")
+    d_batch: str = _field("separate", _name, "GAN only: D scores reals and fakes as two batches, or 'mixed'")
+    generator_architecture: str = _field("exercise", _one_of(tuple(models.GENERATORS)),
+                                         "'exercise' (models.build_generator) or 'dcgan' (the WGAN reference's)")
+    critic: str = _field("exercise", _one_of(tuple(models.CRITICS)),
+                         "WGAN critics: 'exercise' (D without dropout or squashing) or 'dcgan' (DCGAN_D)")
+    num_fixed: int = _field(64, _whole(1, 1024), "the fixed latent batch the monitor draws")
+    holdout: float = _field(data.EVALUATION_HOLDOUT, _fraction, "people held out for evaluation; 0 trains on all")
+    ema_decay: float | None = _field(MODEL_DEFAULT, _ema_decay, "the averaged generator's decay; 0 or None: none")
+    mirror: bool = _field(False, _boolean, "random left-right flips of the training faces")
+    fused: bool = _field(True, _boolean, "the generator's blocks as transposed convolutions (the same networks, "
+                         "so not compared)", compare=False)
+    precision: str = _field("auto", _precision, "'float32', 'bfloat16', or 'auto' (what the hardware computes)")
+    distribute: str | None = _field(None, _one_of(DISTRIBUTE), "None, 'mirrored' or 'multi-worker'")
+    replicas: int | None = _field(None, _optional(_whole(1, 1024)), "the replicas asked for; None: the strategy's")
+    crop: float | None = _field(None, lambda *_: None, "the crop of the faces (data.parse_crop checks it)")
+    limit: int | None = _field(None, lambda *_: None, "at most this many faces (data.load_dataset checks it)")
+
+    def __post_init__(self):
+        model_defaults = MODEL_DEFAULTS.get(self.model, {}) if isinstance(self.model, str) else {}
+        for key in ("d_learning_rate", "g_learning_rate", "ema_decay"):
+            if isinstance(getattr(self, key), str) and getattr(self, key) == MODEL_DEFAULT:
+                object.__setattr__(self, key, model_defaults.get(key))
+        if _is_number(self.ema_decay) and self.ema_decay == 0:
+            object.__setattr__(self, "ema_decay", None)  # 0 turns averaging off, as None does
+        for key in ("generator", "discriminator"):  # as JSON holds them: a tuple given is the list stored
+            if isinstance(getattr(self, key), dict):
+                object.__setattr__(self, key, json.loads(json.dumps(getattr(self, key), default=str)))
+        super().__post_init__()
+        for key in ("d_learning_rate", "g_learning_rate"):
+            if getattr(self, key) is None:  # None: the reference rate, held as that number
+                object.__setattr__(self, key, REFERENCE_RATES[self.model])
+
+    def differing(self, other: Settings) -> list[str]:
+        """The names of the settings that make ``other`` another run, sorted."""
+        return sorted(f.name for f in dataclasses.fields(self) if f.compare
+                      and getattr(self, f.name) != getattr(other, f.name))
+
+    @classmethod
+    def of(cls, config: dict) -> Settings:
+        """The settings of a config (of :func:`default_config`, or a stored one): what the user asked for,
+        not what the run resolved (an "auto" precision, the replicas it got)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        given = {k: v for k, v in config.items() if k in names}
+        if str(config.get("precision_reason")).startswith("auto"):
+            given["precision"] = "auto"
+        if config.get("replicas_reason") != "given":
+            given["replicas"] = None
+        return cls(**given)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved(_Checked):
+    """What a run resolved or found, recorded apart from what the user set: never makes another run."""
+
+    data_dir: str | None = _field(None, _path, "where the faces were found (the argument, LFW_DIR or a default)")
+    dataset: dict | None = _field(None, _fingerprint, "which faces they are (data.fingerprint)")
+    precision_reason: str | None = _field(None, _optional(_name), "why the precision: 'given', or 'auto: ...'")
+    replicas_reason: str | None = _field(None, _optional(_name), "'given', or None: the strategy's count")
+
+
+#: The keys of a config that are not settings: what the run resolved (:class:`Resolved`).
+RECORDED = tuple(field.name for field in dataclasses.fields(Resolved))
+#: The names of the settings.
+_SETTINGS = tuple(field.name for field in dataclasses.fields(Settings))
+#: The keys that a config has only when given (default_config leaves them out otherwise).
+_ONLY_WHEN_GIVEN = ("crop", "limit")
 
 
 def check_stored(config: dict, where) -> dict:
     """A stored run's settings (its config.json), completed by :func:`upgrade_config` and checked as new
     settings are: a wrong type is one line naming the setting and the file, never a TypeError later."""
     config = upgrade_config(config)
-    try:
-        _check_types(config)
-    except KeyError as error:
-        raise ValueError(f"{where} has no setting {error.args[0]!r}; restore the file, or start a new run with "
-                         "--out.") from None
+    missing = [f.name for f in dataclasses.fields(Settings) if f.name not in config and f.name not in _ONLY_WHEN_GIVEN]
+    if missing:
+        raise ValueError(f"{where} has no setting {missing[0]!r}; restore the file, or start a new run with --out.")
+    try:  # the values as stored (a resolved precision, the replicas the run got) are checked as settings
+        Settings(**{k: v for k, v in config.items() if k in _SETTINGS})
+        Resolved(**{k: config.get(k) for k in RECORDED})
     except ValueError as error:
         raise ValueError(f"{where}: {error}; fix the file, or start a new run with --out.") from None
     return config
 
 
 def default_config(**overrides) -> dict:
-    """Everything a run needs to be rebuilt; every key can be overridden."""
-    config = {
-        "model": "gan",
-        "image_size": 64,
-        "latent_dim": 100,
-        "batch_size": 64,
-        "balance": "margin",
-        "margin": 0.3,
-        "seed": 0,
-        # None: the model's reference rate (REFERENCE_RATES: GAN 1e-3, the blog's; WGAN 5e-5; WGAN-GP 1e-4).
-        # A GAN's default is MODEL_DEFAULTS["gan"]'s 5e-4 unless these are given (None included).
-        "d_learning_rate": None,
-        "g_learning_rate": None,
-        "generator": {},
-        "discriminator": {},
-        "d_batch": "separate",  # GAN only: D scores reals and fakes as two batches, or "mixed" as one
-        # "exercise" (models.build_generator) or "dcgan" (the WGAN reference's DCGAN_G); "generator" holds
-        # the chosen builder's arguments (DCGAN_G: width, batch_norm).
-        "generator_architecture": "exercise",
-        # WGAN critics: "exercise" (the exercise's D without dropout or squashing) or "dcgan" (the reference's
-        # DCGAN_D: batch norm for "wgan", none for "wgan-gp", unless "discriminator" sets batch_norm).
-        "critic": "exercise",
-        "num_fixed": 64,
-        # Training faces loaded from data_dir: the people held out for evaluation (data.split_by_person,
-        # seed 0) are left out, so `evaluate` compares with people the run never saw. 0 trains on all.
-        "holdout": data.EVALUATION_HOLDOUT,
-        # The averaged generator (gan_helpers.averaging): the largest decay of the moving average of G's
-        # weights, e.g. 0.999; 0 or None trains without one. When set, samples, the monitor, snapshots,
-        # metrics and generator.keras use the average; the checkpoint keeps both. A GAN's default is
-        # MODEL_DEFAULTS["gan"]'s 0.999 unless ema_decay is given.
-        "ema_decay": None,
-        # Random left-right flips of the training faces (ProGAN's mirror augmentation), seeded per epoch.
-        "mirror": False,
-        # The generator's "unpool by 2, then a full convolution" blocks computed as the one stride-2 transposed
-        # convolution they equal (gan_helpers.layers.fuse_unpooling): the same networks, variables and saved
-        # generator.keras, fewer multiply-adds; false runs the two layers as written.
-        "fused": True,
-        # "float32", or "bfloat16": the models compute in bfloat16 (Keras' "mixed_bfloat16" policy) while
-        # their weights, the optimizers' state, the losses and the success rates stay float32.
-        # "auto" (the default): bfloat16 where the hardware has bfloat16 units, float32 elsewhere
-        # (gan_helpers.devices.auto_precision); the run records what was chosen, and why, in precision_reason.
-        "precision": "auto",
-        "precision_reason": None,
-        # tf.distribute: None (one device), "mirrored" (every visible GPU, or the CPU split into `replicas`
-        # logical devices) or "multi-worker" (MultiWorkerMirroredStrategy, configured by TF_CONFIG).
-        # `replicas`: the replicas in sync the run trained with (recorded when it starts).
-        "distribute": None,
-        "replicas": None,
-    }
-    # Recorded, not set: where the faces are and which they are (data.fingerprint), once the run loads them.
-    unknown = set(overrides) - set(config) - {"data_dir", "crop", "limit", "dataset"}
+    """Everything a run needs to be rebuilt, as a dict of the :class:`Settings` (their defaults, then the
+    model's, then ``overrides``) and what was recorded (:class:`Resolved`); "auto" precision resolved here
+    (:func:`resolve_precision`)."""
+    names = [field.name for field in dataclasses.fields(Settings) if field.name not in _ONLY_WHEN_GIVEN]
+    unknown = set(overrides) - set(names) - set(_ONLY_WHEN_GIVEN) - set(RECORDED)
     if unknown:
         raise ValueError(f"Unknown run settings: {', '.join(sorted(unknown))}")
-    config.update(overrides)
-    _check_types(config)
-    if config["model"] not in REFERENCE_RATES:
-        raise ValueError(f"model must be one of {', '.join(REFERENCE_RATES)}. Received: model={config['model']!r}")
-    # The model's recipe, for the settings not given (a stored run's config gives them all, so it is kept).
-    model_defaults = MODEL_DEFAULTS.get(config["model"], {})
-    config.update({key: value for key, value in model_defaults.items() if key not in overrides})
-    if config["generator_architecture"] not in models.GENERATORS:
-        raise ValueError(f"generator_architecture must be one of {', '.join(models.GENERATORS)}. "
-                         f"Received: generator_architecture={config['generator_architecture']!r}")
-    if config["critic"] not in models.CRITICS:
-        raise ValueError(f"critic must be one of {', '.join(models.CRITICS)}. Received: critic={config['critic']!r}")
-    # Checked here, before any model is built: a wrong size must not cost memory first.
-    data.check_image_size(config["image_size"])
-    if not 0 <= config["holdout"] < 1:
-        raise ValueError(f"holdout must be a fraction in [0, 1). Received: holdout={config['holdout']}")
-    for key in ("d_learning_rate", "g_learning_rate"):
-        rate = config[key]
-        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
-                                 or not math.isfinite(rate) or rate <= 0):
-            raise ValueError(f"{key} must be a positive number (or null: the model's reference rate, "
-                             f"{REFERENCE_RATES[config['model']]:g}). Received: {key}={rate!r}")
-    if config["ema_decay"] == 0:
-        config["ema_decay"] = None  # 0 turns averaging off, as None does; one value, so configs compare equal
-    if config["ema_decay"] is not None:
-        try:
-            averaging.check_max_decay(config["ema_decay"])
-        except ValueError:
-            raise ValueError("ema_decay must be a number in [0, 1) (0 or None: no averaged generator), "
-                             f"e.g. 0.999. Received: ema_decay={config['ema_decay']!r}") from None
-    if not isinstance(config["fused"], bool):
-        raise ValueError(f"fused must be true or false. Received: fused={config['fused']!r}")
-    if not isinstance(config["mirror"], bool):
-        raise ValueError(f"mirror must be true or false. Received: mirror={config['mirror']!r}")
-    if config["distribute"] not in DISTRIBUTE:
-        raise ValueError(f"distribute must be one of {', '.join(map(str, DISTRIBUTE))}. "
-                         f"Received: distribute={config['distribute']!r}")
-    if config["replicas"] is not None and (isinstance(config["replicas"], bool)
-                                           or not isinstance(config["replicas"], int) or config["replicas"] < 1):
-        raise ValueError(f"replicas must be a whole number of at least 1. Received: replicas={config['replicas']!r}")
-    if config["precision"] == "auto":
-        from gan_helpers.devices import auto_precision
-
-        config["precision"], config["precision_reason"] = auto_precision()
-    elif "precision" in overrides and overrides.get("precision_reason") is None:
-        config["precision_reason"] = "given"
-    if config["precision"] not in PRECISIONS:
-        raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}. "
-                         f"Received: precision={config['precision']!r}")
+    settings = Settings(**{k: v for k, v in overrides.items() if k not in RECORDED})
+    resolved = Resolved(**{k: v for k, v in overrides.items() if k in RECORDED})
+    # The dict keeps what was given (a rate of None stays None, the reference rate; the builders' arguments
+    # as given), the model's defaults for what was not, and the settings' own values (ema_decay 0 is None).
+    model_defaults = MODEL_DEFAULTS.get(settings.model, {})
+    as_given = {"d_learning_rate": model_defaults.get("d_learning_rate"), "generator": {}, "discriminator": {},
+                "g_learning_rate": model_defaults.get("g_learning_rate")}
+    config = {k: overrides.get(k, as_given[k]) if k in as_given else getattr(settings, k) for k in names}
+    config.update({k: overrides[k] for k in (*_ONLY_WHEN_GIVEN, *RECORDED) if k in overrides})
+    given = "precision" in overrides and resolved.precision_reason is None
+    config["precision"], config["precision_reason"] = resolve_precision(
+        settings.precision, "given" if given else resolved.precision_reason)
+    if settings.replicas is not None and resolved.replicas_reason is None:
+        config["replicas_reason"] = "given"
     return config
 
 
+def resolve_precision(precision: str, reason=None) -> tuple[str, str | None]:
+    """``(precision, reason)``: "auto" resolved for this machine (:func:`gan_helpers.devices.auto_precision`),
+    the one place it is; any other precision is kept with ``reason``."""
+    if precision != "auto":
+        return precision, reason
+    from gan_helpers.devices import auto_precision
 
-
-#: What a run can train, each with its reference learning rate (the blog's for the GAN, the papers' for
-#: the WGANs): the rate of a run whose config gives None.
-REFERENCE_RATES = {"gan": 1e-3, "wgan": 5e-5, "wgan-gp": 1e-4}
-
-#: Each model's defaults where they differ from its reference (BENCHMARKS.md, "Recipes"): a GAN trains at
-#: half the blog's learning rates and keeps an averaged generator. The WGANs keep their papers' settings.
-MODEL_DEFAULTS = {"gan": {"d_learning_rate": 5e-4, "g_learning_rate": 5e-4, "ema_decay": 0.999}}
-
-#: The blog's recipe: RMSProp at 1e-3 for both networks, no averaged generator.
-#: Pass it to a GAN's config to train with the blog's recipe (the rule comparisons and failures of notebook 03).
-BLOG_RECIPE = {"d_learning_rate": 1e-3, "g_learning_rate": 1e-3, "ema_decay": None}
+    return auto_precision()
 
 
 def resolved_rates(config: dict) -> dict:
     """``config`` with a learning rate of None written as the model's reference rate, the rate it trains
-    with (the model factory takes its rates from here), so that a folder stored with None and a config
-    asking for the same rate by value are the same run."""
+    with (the model factory takes its rates from here)."""
     reference = REFERENCE_RATES.get(config.get("model"))
     return {**config, **{k: reference if config.get(k) is None else config[k]
                          for k in ("d_learning_rate", "g_learning_rate")}}
-
-
 
 
 def upgrade_config(config: dict) -> dict:
@@ -209,6 +296,8 @@ def upgrade_config(config: dict) -> dict:
     generator, and their exercise critic had build_discriminator's dropout
     (0.2, 0.5), which ``build_critic`` no longer adds by default: keep it, so
     the rebuilt critic is the one that was trained (and its checkpoint fits).
+    Runs written before the precision's reason was recorded took the default
+    precision (their settings ask for "auto", and they keep what they computed in).
     """
     config = {**config}
     # Settings added since: runs stored before them trained without them (whatever the defaults become).
@@ -218,6 +307,8 @@ def upgrade_config(config: dict) -> dict:
     config.setdefault("mirror", False)
     config.setdefault("fused", False)  # runs stored before it computed the blocks as written
     config.setdefault("precision", "float32")
+    if config.get("precision_reason") is None:
+        config["precision_reason"] = "auto: stored before the reason was recorded"
     config.setdefault("distribute", None)
     config.setdefault("replicas", None)
     if "holdout" not in config:
@@ -228,29 +319,3 @@ def upgrade_config(config: dict) -> dict:
     if config.get("model") in ("wgan", "wgan-gp") and config.get("critic", "exercise") == "exercise":
         config["discriminator"] = {"conv_dropout": 0.2, "dense_dropout": 0.5, **config.get("discriminator", {})}
     return config
-
-
-def check_budget(epochs=None, minutes=None, done_epochs: int = 0, generator_iterations=None,
-                 done_iterations: int = 0, steps=None, done_steps: int = 0) -> None:
-    """A training budget must be given and must be something that trains."""
-    if epochs is None and minutes is None and generator_iterations is None and steps is None:
-        raise ValueError("Give a budget: --minutes M or --epochs E (epochs=E or minutes=M in Python).")
-    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
-                                or not math.isfinite(minutes) or minutes <= 0):
-        raise ValueError(f"--minutes must be a positive number. Received: {minutes}")
-    if epochs is not None:
-        _check_total(epochs, done_epochs, "--epochs", "epochs", ", or --minutes")
-    if generator_iterations is not None:
-        _check_total(generator_iterations, done_iterations, "generator_iterations", "generator iterations")
-    if steps is not None:
-        _check_total(steps, done_steps, "steps", "training steps")
-
-
-def _check_total(value, done: int, name: str, counted: str, alternative: str = "") -> None:
-    """A budget that counts the run's total (epochs, generator iterations, steps): a whole number above ``done``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1. Received: {value}")
-    if value <= done:
-        raise ValueError(f"{name} counts the run's total {counted}, and this run already has {done}; "
-                         f"give more than {done}{alternative}.")
-
