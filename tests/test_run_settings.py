@@ -197,3 +197,18 @@ def test_the_function_measure_finds_a_long_function():
     assert _long_functions(f"def short():\n{body[:-12]}") == []
     exported = f"# %% exported: long (notebooks/x.ipynb)\ndef long():\n{body}# %% end of exported code\n"
     assert _long_functions(exported) == []
+
+
+def test_widths_that_cannot_fit_in_memory_are_refused_in_one_short_line():
+    """Issue 39: widths [100000000, 10] failed deep in TensorFlow (ResourceExhaustedError) after allocating;
+    a long list gave a 1,268-character line."""
+    from gan_helpers import runs
+
+    huge = r"generator's widths \[100000000, 10\] ask for about 3.2e\+10 parameters"
+    with pytest.raises(ValueError, match=huge) as error:
+        runs.default_config(generator={"widths": [100000000, 10]})
+    assert len(str(error.value)) < 250
+    with pytest.raises(ValueError, match="list of positive whole numbers") as error:
+        runs.default_config(discriminator={"widths": [64] * 300 + [-1]})
+    assert len(str(error.value)) < 250
+    assert runs.default_config(generator={"widths": [512, 256, 128]})["generator"]["widths"] == [512, 256, 128]

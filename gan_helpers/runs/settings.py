@@ -69,10 +69,34 @@ def _one_of(choices):
     return check
 
 
+#: The most parameters a network's widths may ask for (about 3 GB of weights, gradients and optimizer state
+#: in float32): a larger request is refused before TensorFlow allocates it.
+MAX_PARAMETERS = 200_000_000
+
+
 def _arguments(key, value, _settings):
     if not isinstance(value, dict):
         raise ValueError(f"{key} must be a JSON object of the builder's arguments, e.g. "
-                         f'{{"widths": [64, 32]}}. Received: {key}={value!r}')
+                         f'{{"widths": [64, 32]}}. Received: {key}={_short(value)}')
+    widths = value.get("widths")
+    if widths is None:
+        return
+    if not isinstance(widths, (list, tuple)) or not widths or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+        raise ValueError(f"{key}'s widths must be a list of positive whole numbers, e.g. [64, 32]. "
+                         f"Received: widths={_short(widths)}")
+    kernel = value.get("kernel_size", 5)
+    kernel = kernel if isinstance(kernel, int) and kernel > 0 else 5
+    parameters = sum(kernel * kernel * a * b for a, b in zip(widths, widths[1:])) + kernel * kernel * 3 * max(widths)
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"{key}'s widths {_short(widths)} ask for about {parameters:.2g} parameters (at most "
+                         f"{MAX_PARAMETERS:.0e}): more memory than training can have. Use smaller widths.")
+
+
+def _short(value, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a message stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 5] + " ...]"
 
 
 def _boolean(key, value, _settings):
