@@ -6,6 +6,7 @@ autosaved); Chromium opens it, runs every cell, drags a slider and checks
 that the rendered face changed. Screenshots go to test-artifacts/browser/.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -33,6 +34,18 @@ playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is no
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is missing: install Debian's chromium package (apt-get install chromium)",
                 allow_module_level=True)
+
+
+@contextlib.contextmanager
+def browser_page():
+    """A page of headless Chromium, 1400x1000; the screenshots' folder exists."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
 
 
 def free_port():
@@ -110,17 +123,21 @@ def wait_until_kernel_idle(base, token, quiet=3.0, timeout=300.0):
     raise AssertionError(f"the notebook's kernel was still busy after {timeout:.0f} s (states: {states})")
 
 
-def open_and_run_all(page, base, token, name):
-    """Open a notebook in JupyterLab, take the proposed kernel, and start Run All Cells."""
+def open_notebook(page, base, token, name, ready=".jp-Notebook", dialog_ms=10_000):
+    """Open a notebook in JupyterLab and take the proposed kernel (JupyterLab may ask which one to start)."""
     page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    # JupyterLab may ask which kernel to start: take the proposed Python 3 kernel.
+    page.wait_for_selector(ready, timeout=60_000)
     select = page.locator(".jp-Dialog button:has-text('Select')")
     try:
-        select.wait_for(timeout=10_000)
+        select.wait_for(timeout=dialog_ms)
         select.click()
     except playwright.TimeoutError:
         pass
+
+
+def open_and_run_all(page, base, token, name):
+    """Open a notebook in JupyterLab, take the proposed kernel, and start Run All Cells."""
+    open_notebook(page, base, token, name)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.click("li.lm-MenuBar-item:has-text('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
@@ -149,10 +166,7 @@ def test_run_all_in_jupyterlab_shows_no_error_and_no_red_box(jupyterlab_over_eve
     a failure: warnings the student is meant to see are the workbook's own Markdown lines), every progress
     bar at its end, and, in smoke mode, figures that say so."""
     base, token = jupyterlab_over_every_notebook
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with browser_page() as page:
         try:
             open_and_run_all(page, base, token, f"{name}.ipynb")
             page.wait_for_timeout(3000)
@@ -169,15 +183,11 @@ def test_run_all_in_jupyterlab_shows_no_error_and_no_red_box(jupyterlab_over_eve
             assert notebook.locator(".jp-RenderedImage img").count() > 0, f"{name}: no figure"
         finally:
             screenshots_of_the_whole_notebook(page, name)
-            browser.close()
 
 
 def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
     base, token = jupyterlab
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    with browser_page() as page:
         try:
             open_and_run_all(page, base, token, NOTEBOOK.name)
             picture = page.wait_for_selector("img.widget-image", timeout=180_000)
@@ -216,7 +226,6 @@ def test_slider_changes_the_face_in_jupyterlab(jupyterlab):
             assert after != before, f"the face did not change after moving the slider (its readout: {value})"
         finally:
             page.screenshot(path=str(ARTIFACTS / "explorer_final.png"))
-            browser.close()
 
 
 @pytest.fixture
@@ -232,33 +241,20 @@ def test_the_hebrew_handout_reads_right_to_left_with_code_left_to_right(jupyterl
     """Every notebook of the Hebrew handout, opened in JupyterLab: its prose renders right to left, while code
     (fenced blocks and code cells) and formulas stay left to right. Screenshots: ARTIFACTS/he-NN_*-MM.png."""
     base, token = jupyterlab_over_the_hebrew_handout
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     names = [p.name for p in sorted(NOTEBOOK.parent.glob("*.ipynb"))]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            for name in names:
-                page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=60_000)
-                page.wait_for_selector(".jp-NotebookPanel:visible .jp-MarkdownOutput", timeout=60_000)
-                select = page.locator(".jp-Dialog button:has-text('Select')")
-                try:
-                    select.wait_for(timeout=5_000)
-                    select.click()
-                except playwright.TimeoutError:
-                    pass
-                page.wait_for_timeout(1500)
-                directions = page.evaluate("""() => {
-                    const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-                    const dir = e => getComputedStyle(e).direction;
-                    const prose = [...notebook.querySelectorAll('.jp-MarkdownOutput p, .jp-MarkdownOutput li')];
-                    const code = [...notebook.querySelectorAll('.jp-MarkdownOutput pre, .jp-CodeCell .cm-content')];
-                    return {prose: prose.map(dir), code: code.map(dir),
-                            hebrew: prose.filter(e => /[\\u05d0-\\u05ea]/.test(e.textContent)).length};
-                }""")
-                assert directions["hebrew"] > 5, f"{name}: no Hebrew prose rendered"
-                assert set(directions["prose"]) == {"rtl"}, f"{name}: prose directions {set(directions['prose'])}"
-                assert set(directions["code"]) == {"ltr"}, f"{name}: code directions {set(directions['code'])}"
-                screenshots_of_the_whole_notebook(page, f"he-{name[:-6]}")
-        finally:
-            browser.close()
+    with browser_page() as page:
+        for name in names:
+            open_notebook(page, base, token, name, ".jp-NotebookPanel:visible .jp-MarkdownOutput", 5_000)
+            page.wait_for_timeout(1500)
+            directions = page.evaluate("""() => {
+                const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+                const dir = e => getComputedStyle(e).direction;
+                const prose = [...notebook.querySelectorAll('.jp-MarkdownOutput p, .jp-MarkdownOutput li')];
+                const code = [...notebook.querySelectorAll('.jp-MarkdownOutput pre, .jp-CodeCell .cm-content')];
+                return {prose: prose.map(dir), code: code.map(dir),
+                        hebrew: prose.filter(e => /[\\u05d0-\\u05ea]/.test(e.textContent)).length};
+            }""")
+            assert directions["hebrew"] > 5, f"{name}: no Hebrew prose rendered"
+            assert set(directions["prose"]) == {"rtl"}, f"{name}: prose directions {set(directions['prose'])}"
+            assert set(directions["code"]) == {"ltr"}, f"{name}: code directions {set(directions['code'])}"
+            screenshots_of_the_whole_notebook(page, f"he-{name[:-6]}")
