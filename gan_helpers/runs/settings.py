@@ -90,7 +90,8 @@ def _arguments(key, value, _settings):
     parameters = sum(kernel * kernel * a * b for a, b in zip(widths, widths[1:])) + kernel * kernel * 3 * max(widths)
     if parameters > MAX_PARAMETERS:
         raise ValueError(f"{key}'s widths {_short(widths)} ask for about {parameters:.2g} parameters (at most "
-                         f"{MAX_PARAMETERS:.0e}): the settings need more memory than this machine has. Use smaller widths.")
+                         f"{MAX_PARAMETERS:.0e}): the settings need more memory than this machine has. "
+                         "Use smaller widths.")
 
 
 def _short(value, limit: int = 120) -> str:
