@@ -37,6 +37,12 @@ the evaluation (the generated noise, the SWD's projections and patches) uses
 --eval-seed, 0 unless given, so that runs of different seeds are measured
 alike.
 
+--lr-decay FIRST LAST gives every recipe's new run falling learning rates
+(the setting ``lr_decay``: linear from step FIRST to 0 at step LAST, where the
+run ends); a resumed run keeps the schedule its folder's config.json holds, so
+a copy of a run folder with ``lr_decay`` written into its config.json branches
+a decaying run from a constant-rate one at equal history.
+
 --resume continues a recipe's run from its checkpoint in the output folder
 (after an interruption, or to reach later marks) up to the largest --minutes;
 only the snapshots named by --minutes are evaluated, and their rows replace
@@ -89,6 +95,8 @@ def main():
     parser.add_argument("--eval-seed", type=int, default=0,
                         help="seed of the evaluation: the samples' noise and the metrics' draws (default 0)")
     parser.add_argument("--out", default="benchmarks/results/time_to_faces")
+    parser.add_argument("--lr-decay", type=int, nargs=2, metavar=("FIRST", "LAST"),
+                        help="both rates fall linearly to 0 from step FIRST to step LAST (setting lr_decay)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each recipe's run found in --out instead of starting over")
     args = parser.parse_args()
@@ -104,7 +112,9 @@ def main():
             run = runs.Run.resume(run_dir, images=train)
             print(f"{recipe}: resuming at {run.seconds / 60:.1f} min of training", flush=True)
         else:
-            run = runs.Run({**RECIPES[recipe], "seed": args.seed, "image_size": args.size}, run_dir, images=train)
+            decay = {"lr_decay": args.lr_decay} if args.lr_decay else {}
+            run = runs.Run({**RECIPES[recipe], **decay, "seed": args.seed, "image_size": args.size}, run_dir,
+                           images=train)
         # Until the run's training time has passed the last mark, so that every snapshot exists
         # (stops early on Ctrl-C: then what exists is evaluated).
         if args.steps:
@@ -127,7 +137,8 @@ def main():
             if args.steps:
                 rows = [r for r in rows if (r["recipe"], r.get("steps")) != (recipe, mark)]
                 speed = len(run.steps) / (run.seconds / 60) if run.seconds else None
-                rows.append({"recipe": recipe, "seed": args.seed, "steps": mark, "minutes": None,
+                rows.append({"recipe": recipe, "seed": args.seed, "lr_decay": run.config.get("lr_decay"),
+                             "steps": mark, "minutes": None,
                              "steps_per_minute": speed, **result})
             else:
                 rows = [r for r in rows if (r["recipe"], r["minutes"]) != (recipe, mark)]
@@ -149,7 +160,8 @@ def main():
     for r in rows:
         mark = (f"{r.get('seed', '')} | {r['steps']} | {r['steps_per_minute']:.1f}" if r.get("steps")
                 else f"{r['minutes']:g}")
-        lines.append(f"| {r['recipe']} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
+        decay = f" (lr_decay {r['lr_decay'][0]}-{r['lr_decay'][1]})" if r.get("lr_decay") else ""
+        lines.append(f"| {r['recipe']}{decay} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
                      f"{r['diversity_ratio']:.2f} | {r['memorisation_ratio']:.2f} |")
     table = "\n".join(lines)
     print(table)

@@ -212,3 +212,36 @@ def test_widths_that_cannot_fit_in_memory_are_refused_in_one_short_line():
         runs.default_config(discriminator={"widths": [64] * 300 + [-1]})
     assert len(str(error.value)) < 250
     assert runs.default_config(generator={"widths": [512, 256, 128]})["generator"]["widths"] == [512, 256, 128]
+
+
+def test_lr_decay_falls_linearly_to_zero_ends_the_run_and_resumes_on_the_same_schedule(drawn, tmp_path):
+    """``lr_decay [first, last]``: each step's rates against the linear formula, across a resume; the run
+    stops at ``last`` and refuses to train past it in one line."""
+    import keras
+    from helpers import tiny_models
+
+    from gan_helpers import runs
+
+    class Rates(keras.callbacks.Callback):  # runs after the run's own callbacks: the rates the step uses
+        seen = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.seen.append((float(self.model.d_optimizer.learning_rate),
+                              float(self.model.g_optimizer.learning_rate)))
+
+    small = {"image_size": 32, "latent_dim": 16, "batch_size": 8, "precision": "float32", "lr_decay": [3, 7],
+             "d_learning_rate": 2e-3, "g_learning_rate": 1e-3,
+             "generator": {"widths": [16, 8]}, "discriminator": {"widths": [8, 8, 8], "dense_units": [16]}}
+    with tiny_models():
+        run = runs.Run(small, tmp_path / "r", images=drawn[:32])
+        run.train(steps=5, verbose=0, callbacks=[Rates()])
+        assert len(run.steps) == 5
+        resumed = runs.Run.resume(tmp_path / "r", images=drawn[:32])
+        resumed.train(epochs=100, verbose=0, callbacks=[Rates()])
+    assert len(resumed.steps) == 7, "the run ends where its rates reach 0"
+    factors = [min(1.0, max(0.0, (7 - step) / (7 - 3))) for step in range(7)]  # 1 1 1 1 .75 .5 .25
+    expected = [rate * f for f in factors for rate in (2e-3, 1e-3)]
+    assert [rate for pair in Rates.seen for rate in pair] == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"fell to 0 at step 7 .* Start a new run with a later lr_decay") as error:
+        runs.Run.resume(tmp_path / "r", images=drawn[:32]).train(minutes=1, verbose=0)
+    assert "\n" not in str(error.value)

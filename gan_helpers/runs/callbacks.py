@@ -123,6 +123,35 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
+def decay_factor(step: int, lr_decay) -> float:
+    """The learning rates' multiplier for the step after ``step`` steps: 1 before ``first``, then falling
+    linearly to 0 at ``last`` (``lr_decay = [first, last]``; pix2pix and CycleGAN decay this way)."""
+    first, last = lr_decay
+    return min(1.0, max(0.0, (last - step) / (last - first)))
+
+
+class DecayRates(keras.callbacks.Callback):
+    """Set both optimizers' learning rates before every step from the run's ``lr_decay`` and its step count.
+
+    The rate follows the run's total steps (earlier sessions included), so a resumed run continues the
+    same schedule; the rates are the run's own (``d_learning_rate``, ``g_learning_rate``) times
+    :func:`decay_factor`.
+    """
+
+    def __init__(self, run):
+        super().__init__()
+        from gan_helpers.runs.settings import resolved_rates
+
+        self.run = run
+        rates = resolved_rates(run.config)
+        self.rates = (rates["d_learning_rate"], rates["g_learning_rate"])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        factor = decay_factor(len(self.run.steps), self.run.config["lr_decay"])
+        for optimizer, rate in zip((self.model.d_optimizer, self.model.g_optimizer), self.rates):
+            optimizer.learning_rate = rate * factor
+
+
 class StopOnNaN(keras.callbacks.Callback):
     """Stop at the first non-finite loss and remember the step."""
 
@@ -229,9 +258,18 @@ def run_callbacks(run, budget, verbose, live, live_every_steps, snapshot_minutes
     """The callbacks of one ``Run.train`` call, in their order, and the three the loop reads."""
     from gan_helpers import averaging
 
-    stop, nan_guard = StopAtBudget(budget.deadline(), run, budget.generator_iterations, budget.steps), StopOnNaN()
+    steps, decay = budget.steps, run.config.get("lr_decay")
+    if decay is not None:  # the rates are 0 from the decay's last step on: the run ends there
+        if len(run.steps) >= decay[1]:
+            raise ValueError(f"This run's learning rates fell to 0 at step {decay[1]} (lr_decay {decay}), and it "
+                             f"has {len(run.steps)} steps: training it further changes nothing. Start a new run "
+                             "with a later lr_decay to train longer.")
+        steps = decay[1] if steps is None else min(steps, decay[1])
+    stop, nan_guard = StopAtBudget(budget.deadline(), run, budget.generator_iterations, steps), StopOnNaN()
     monitor = Monitor(run, live=live, every_steps=live_every_steps)
     callbacks = [monitor, nan_guard, stop]
+    if decay is not None:
+        callbacks.insert(0, DecayRates(run))
     if run.average is not None:
         callbacks.insert(0, averaging.UpdateAverage(run.average))
     if verbose:

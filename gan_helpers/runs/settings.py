@@ -129,6 +129,17 @@ def _precision(key, value, _settings):
         raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}. Received: precision={value!r}")
 
 
+def _lr_decay(key, value, _settings):
+    if value is None:
+        return
+    pair = list(value) if isinstance(value, (list, tuple)) else None
+    if not pair or len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) for n in pair) \
+            or not 0 <= pair[0] < pair[1]:
+        raise ValueError(f"{key} must be null or two step counts [first, last] with 0 <= first < last, e.g. "
+                         f"[2400, 4800]: both rates fall linearly to 0 from step first to step last. "
+                         f"Received: {key}={_short(value)}")
+
+
 def _optional(check):
     def optional(key, value, settings):
         if value is not None:
@@ -194,6 +205,8 @@ class Settings(_Checked):
     holdout: float = _field(data.EVALUATION_HOLDOUT, _fraction, "people held out for evaluation; 0 trains on all")
     ema_decay: float | None = _field(MODEL_DEFAULT, _ema_decay, "the averaged generator's decay; 0 or None: none")
     mirror: bool = _field(False, _boolean, "random left-right flips of the training faces")
+    lr_decay: list | None = _field(None, _lr_decay, "None, or [first, last]: both learning rates fall linearly "
+                                   "from their value at step first to 0 at step last, where the run ends")
     fused: bool = _field(True, _boolean, "the generator's blocks as transposed convolutions (the same networks, "
                          "so not compared)", compare=False)
     precision: str = _field("auto", _precision, "'float32', 'bfloat16', or 'auto' (what the hardware computes)")
@@ -209,6 +222,8 @@ class Settings(_Checked):
                 object.__setattr__(self, key, model_defaults.get(key))
         if _is_number(self.ema_decay) and self.ema_decay == 0:
             object.__setattr__(self, "ema_decay", None)  # 0 turns averaging off, as None does
+        if isinstance(self.lr_decay, tuple):  # as JSON holds it
+            object.__setattr__(self, "lr_decay", list(self.lr_decay))
         for key in ("generator", "discriminator"):  # as JSON holds them: a tuple given is the list stored
             if isinstance(getattr(self, key), dict):
                 object.__setattr__(self, key, json.loads(json.dumps(getattr(self, key), default=str)))
@@ -315,8 +330,8 @@ def upgrade_config(config: dict) -> dict:
     """A stored run's settings, completed for what changed since it was written.
 
     Runs written before ``holdout`` existed trained on every face; runs
-    written before ``ema_decay``, ``mirror`` and ``precision`` existed had no
-    averaged generator, no mirrored faces and computed in float32. Runs
+    written before ``ema_decay``, ``mirror``, ``lr_decay`` and ``precision`` existed had no
+    averaged generator, no mirrored faces, constant rates and computed in float32. Runs
     written before ``generator_architecture`` existed used the exercise's
     generator, and their exercise critic had build_discriminator's dropout
     (0.2, 0.5), which ``build_critic`` no longer adds by default: keep it, so
@@ -330,6 +345,7 @@ def upgrade_config(config: dict) -> dict:
     config.setdefault("d_learning_rate", None)  # None: the reference rate (a GAN's 1e-3), whatever the defaults become
     config.setdefault("g_learning_rate", None)
     config.setdefault("mirror", False)
+    config.setdefault("lr_decay", None)
     config.setdefault("fused", False)  # runs stored before it computed the blocks as written
     config.setdefault("precision", "float32")
     if config.get("precision_reason") is None:
