@@ -41,7 +41,8 @@ alike.
 (the setting ``lr_decay``: linear from step FIRST to 0 at step LAST, where the
 run ends); a resumed run keeps the schedule its folder's config.json holds, so
 a copy of a run folder with ``lr_decay`` written into its config.json branches
-a decaying run from a constant-rate one at equal history.
+a decaying run from a constant-rate one at equal history (--resume with an
+--lr-decay that differs from the folder's stops with that advice).
 
 --resume continues a recipe's run from its checkpoint in the output folder
 (after an interruption, or to reach later marks) up to the largest --minutes;
@@ -110,6 +111,13 @@ def main():
         started = time.time()
         if args.resume and (run_dir / runs.CHECKPOINT).exists():
             run = runs.Run.resume(run_dir, images=train)
+            stored = run.config.get("lr_decay")
+            if args.lr_decay and list(args.lr_decay) != (stored and list(stored)):
+                raise SystemExit(
+                    f"{run_dir} holds a run with lr_decay {stored}, "
+                    f"not --lr-decay {' '.join(map(str, args.lr_decay))}: "
+                    f"a resumed run keeps its folder's schedule. To branch a decaying run, copy the folder and write "
+                    f'"lr_decay": {list(args.lr_decay)} into its config.json, then resume it without --lr-decay.')
             print(f"{recipe}: resuming at {run.seconds / 60:.1f} min of training", flush=True)
         else:
             decay = {"lr_decay": args.lr_decay} if args.lr_decay else {}

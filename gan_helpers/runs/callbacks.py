@@ -131,7 +131,7 @@ def decay_factor(step: int, lr_decay) -> float:
 
 
 class DecayRates(keras.callbacks.Callback):
-    """Set both optimizers' learning rates before every step from the run's ``lr_decay`` and its step count.
+    """Set both optimizers' learning rates before each step where they change, from ``lr_decay`` and the step count.
 
     The rate follows the run's total steps (earlier sessions included), so a resumed run continues the
     same schedule; the rates are the run's own (``d_learning_rate``, ``g_learning_rate``) times
@@ -145,9 +145,13 @@ class DecayRates(keras.callbacks.Callback):
         self.run = run
         rates = resolved_rates(run.config)
         self.rates = (rates["d_learning_rate"], rates["g_learning_rate"])
+        self.factor = None
 
     def on_train_batch_begin(self, batch, logs=None):
         factor = decay_factor(len(self.run.steps), self.run.config["lr_decay"])
+        if factor == self.factor:
+            return
+        self.factor = factor
         for optimizer, rate in zip((self.model.d_optimizer, self.model.g_optimizer), self.rates):
             optimizer.learning_rate = rate * factor
 
