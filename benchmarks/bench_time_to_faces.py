@@ -116,7 +116,7 @@ def main():
                 raise SystemExit(
                     f"{run_dir} holds a run with lr_decay {stored}, "
                     f"not --lr-decay {' '.join(map(str, args.lr_decay))}: "
-                    f"a resumed run keeps its folder's schedule. To branch a decaying run, copy the folder and write "
+                    "a resumed run keeps its folder's schedule. To branch a decaying run, copy the folder and write "
                     f'"lr_decay": {list(args.lr_decay)} into its config.json, then resume it without --lr-decay.')
             print(f"{recipe}: resuming at {run.seconds / 60:.1f} min of training", flush=True)
         else:
