@@ -256,6 +256,11 @@ def _cmd_train(args) -> int:
         config, out = _train_config(args, str(folder.path))
         configure_devices(args.distribute, args.replicas)
         from gan_helpers import runs
+        from gan_helpers.runs.settings import resolve_precision
+
+        if config.get("precision", "auto") == "auto":  # here the run's length is known, and auto weighs it
+            config["precision"], config["precision_reason"] = resolve_precision("auto", budget=budget,
+                                                                                model=config["model"])
 
         return _train(runs.Run(config, out), budget, args)
 
@@ -420,8 +425,9 @@ def _add_train(commands) -> None:
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
                    help="compute in float32, or in bfloat16 with float32 weights, optimizer state and losses "
                         "(mixed precision; faster only where the hardware has bfloat16 units); auto, the default: "
-                        "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units), "
-                        "float32 elsewhere")
+                        "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units) "
+                        "for a run shorter than 20 minutes or 12 epochs, float32 elsewhere (longer runs of the "
+                        "GAN reach better faces in float32)")
     p.add_argument("--distribute", choices=["mirrored", "multi-worker"],
                    help="train on several devices: mirrored (every visible GPU, or on a machine without GPUs "
                         "the CPU split into --replicas logical devices) or multi-worker (the cluster in "

@@ -129,13 +129,46 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
             for gpu in tf.config.list_physical_devices("GPU")]
 
 
-def auto_precision() -> tuple[str, str]:
+#: From this long a run of the balanced GAN, ``auto`` computes in float32 even on hardware with bfloat16 units:
+#: from 20 minutes on, float32's faces are better at equal minutes (its 1.24x fewer steps cost less than
+#: bfloat16's 2-8 higher SWD at equal steps; at 10 minutes the two are level). An epoch budget counts as
+#: its steps: 12 epochs of LFW at batch 64 are 1,980 steps, 19 minutes in float32 (BENCHMARKS.md,
+#: "Which precision?", on a 2-core Xeon with AMX-BF16).
+LONG_RUN_MINUTES = 20
+LONG_RUN_EPOCHS = 12
+LONG_RUN_STEPS = 1980
+
+
+def long_run(budget) -> str | None:
+    """Why a :class:`~gan_helpers.runs.budget.Budget` is a long run (one of its limits reaches the
+    ``LONG_RUN_*`` marks, and none stops it sooner), or None."""
+    limits = [(budget.minutes, LONG_RUN_MINUTES, "minutes"), (budget.epochs, LONG_RUN_EPOCHS, "epochs"),
+              (budget.steps, LONG_RUN_STEPS, "steps")]
+    given = [(value, mark, unit) for value, mark, unit in limits if value is not None]
+    if not given or budget.generator_iterations is not None or any(value < mark for value, mark, _ in given):
+        return None
+    return " and ".join(f"{value:g} {unit}" for value, _, unit in given)
+
+
+def auto_precision(budget=None, model: str = "gan") -> tuple[str, str]:
     """The precision a run computes in when its setting is ``"auto"``, and why: ``(precision, reason)``.
 
     bfloat16 where the hardware computes it (a GPU of compute capability 8.0 or more, or a CPU that
     reports AVX512_BF16 or AMX-BF16); float32 elsewhere, since on other CPUs bfloat16 is emulated and
-    8-12x slower (BENCHMARKS.md).
+    8-12x slower (BENCHMARKS.md). A balanced GAN with a ``budget`` (a
+    :class:`~gan_helpers.runs.budget.Budget`) of :data:`LONG_RUN_MINUTES` or more computes in float32 on
+    any hardware: bfloat16's extra steps do not make up for what it costs per step on a run that long.
     """
+    precision, reason = _hardware_precision()
+    long = long_run(budget) if budget is not None and model == "gan" else None
+    if precision == "bfloat16" and long:
+        return "float32", (f"auto: a run of {long} (from {LONG_RUN_MINUTES} minutes or {LONG_RUN_EPOCHS} epochs "
+                           f"on, float32 gives better faces at equal minutes; {reason.removeprefix('auto: ')})")
+    return precision, reason
+
+
+def _hardware_precision() -> tuple[str, str]:
+    """bfloat16 where the hardware has bfloat16 units, float32 elsewhere, and why."""
     for capability in _gpu_capabilities():
         if tuple(capability) >= (8, 0):
             return "bfloat16", f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
