@@ -259,10 +259,22 @@ def _cmd_train(args) -> int:
         from gan_helpers.runs.settings import resolve_precision
 
         if config.get("precision", "auto") == "auto":  # here the run's length is known, and auto weighs it
-            config["precision"], config["precision_reason"] = resolve_precision("auto", budget=budget,
-                                                                                model=config["model"])
+            settings = runs.default_config(**config)  # checked, with the defaults of what was not given
+            config["precision"], config["precision_reason"] = resolve_precision(
+                "auto", budget=budget, model=settings["model"],
+                steps_per_epoch=_steps_per_epoch(settings) if budget.epochs is not None else None)
 
         return _train(runs.Run(config, out), budget, args)
+
+
+def _steps_per_epoch(settings: dict) -> int:
+    """About how many steps an epoch of a new run makes: its faces, less the people held out, per batch."""
+    from gan_helpers import data
+
+    faces = len(data.list_images(settings["data_dir"]))
+    if settings.get("limit"):
+        faces = min(faces, settings["limit"])
+    return max(1, int(faces * (1 - settings["holdout"])) // settings["batch_size"])
 
 
 def _train(run, budget, args) -> int:
@@ -425,9 +437,9 @@ def _add_train(commands) -> None:
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"],
                    help="compute in float32, or in bfloat16 with float32 weights, optimizer state and losses "
                         "(mixed precision; faster only where the hardware has bfloat16 units); auto, the default: "
-                        "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units) "
-                        "for a run shorter than 20 minutes or 12 epochs, float32 elsewhere (longer runs of the "
-                        "GAN reach better faces in float32)")
+                        "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units), "
+                        "float32 elsewhere; on such a CPU a new GAN run of 15 minutes or more (or about 1,550 "
+                        "steps of --epochs) computes in float32, which gives better faces there")
     p.add_argument("--distribute", choices=["mirrored", "multi-worker"],
                    help="train on several devices: mirrored (every visible GPU, or on a machine without GPUs "
                         "the CPU split into --replicas logical devices) or multi-worker (the cluster in "

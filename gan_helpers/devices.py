@@ -129,41 +129,45 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
             for gpu in tf.config.list_physical_devices("GPU")]
 
 
-#: From this long a run of the balanced GAN, ``auto`` computes in float32 even on hardware with bfloat16 units:
-#: from 20 minutes on, float32's faces are better at equal minutes (its 1.24x fewer steps cost less than
-#: bfloat16's 2-8 higher SWD at equal steps; at 10 minutes the two are level). An epoch budget counts as
-#: its steps: 12 epochs of LFW at batch 64 are 1,980 steps, 19 minutes in float32 (BENCHMARKS.md,
-#: "Which precision?", on a 2-core Xeon with AMX-BF16).
-LONG_RUN_MINUTES = 20
-LONG_RUN_EPOCHS = 12
-LONG_RUN_STEPS = 1980
+#: From this long a run of the balanced GAN, ``auto`` computes in float32 on a CPU with bfloat16 units. Measured on
+#: a 2-core Xeon with AMX-BF16 (BENCHMARKS.md, "Which precision?"): at equal steps bfloat16's SWD is higher at every
+#: mark, by more than its 1.24x steps a minute make up; at 10 minutes the two are level, and float32's marks at
+#: 11.7-12.8 minutes are already below every bfloat16 mark of the same seed, up to 9,665 steps. 15 minutes leaves a
+#: margin. A budget in steps or epochs counts as its steps: 1,550 steps are 15 minutes in float32 there.
+LONG_RUN_MINUTES = 15
+LONG_RUN_STEPS = 1550
 
 
-def long_run(budget) -> str | None:
-    """Why a :class:`~gan_helpers.runs.budget.Budget` is a long run (one of its limits reaches the
-    ``LONG_RUN_*`` marks, and none stops it sooner), or None."""
-    limits = [(budget.minutes, LONG_RUN_MINUTES, "minutes"), (budget.epochs, LONG_RUN_EPOCHS, "epochs"),
-              (budget.steps, LONG_RUN_STEPS, "steps")]
-    given = [(value, mark, unit) for value, mark, unit in limits if value is not None]
-    if not given or budget.generator_iterations is not None or any(value < mark for value, mark, _ in given):
+def long_run(budget, steps_per_epoch: int | None = None) -> str | None:
+    """Why a :class:`~gan_helpers.runs.budget.Budget` is a long run, or None: one of its limits reaches
+    :data:`LONG_RUN_MINUTES` or :data:`LONG_RUN_STEPS` and none stops it sooner. Epochs count as
+    ``steps_per_epoch`` steps each (unknown: the epochs do not decide); generator iterations do not decide."""
+    steps = [budget.steps] if budget.steps is not None else []
+    if budget.epochs is not None and steps_per_epoch is not None:
+        steps.append(budget.epochs * steps_per_epoch)
+    limits = [(budget.minutes, LONG_RUN_MINUTES, f"{budget.minutes:g} minutes")] if budget.minutes is not None else []
+    limits += [(n, LONG_RUN_STEPS, f"about {n:,} steps") for n in steps]
+    known = budget.epochs is None or steps_per_epoch is not None
+    if not limits or not known or budget.generator_iterations is not None or any(v < mark for v, mark, _ in limits):
         return None
-    return " and ".join(f"{value:g} {unit}" for value, _, unit in given)
+    return " and ".join(words for _, _, words in limits)
 
 
-def auto_precision(budget=None, model: str = "gan") -> tuple[str, str]:
+def auto_precision(budget=None, model: str = "gan", steps_per_epoch: int | None = None) -> tuple[str, str]:
     """The precision a run computes in when its setting is ``"auto"``, and why: ``(precision, reason)``.
 
     bfloat16 where the hardware computes it (a GPU of compute capability 8.0 or more, or a CPU that
     reports AVX512_BF16 or AMX-BF16); float32 elsewhere, since on other CPUs bfloat16 is emulated and
-    8-12x slower (BENCHMARKS.md). A balanced GAN with a ``budget`` (a
-    :class:`~gan_helpers.runs.budget.Budget`) of :data:`LONG_RUN_MINUTES` or more computes in float32 on
-    any hardware: bfloat16's extra steps do not make up for what it costs per step on a run that long.
+    8-12x slower (BENCHMARKS.md). On such a CPU a balanced GAN whose ``budget`` (a
+    :class:`~gan_helpers.runs.budget.Budget`) is a :func:`long_run` computes in float32: bfloat16's
+    extra steps do not make up for what it costs per step on a run that long.
     """
     precision, reason = _hardware_precision()
-    long = long_run(budget) if budget is not None and model == "gan" else None
-    if precision == "bfloat16" and long:
-        return "float32", (f"auto: a run of {long} (from {LONG_RUN_MINUTES} minutes or {LONG_RUN_EPOCHS} epochs "
-                           f"on, float32 gives better faces at equal minutes; {reason.removeprefix('auto: ')})")
+    on_cpu = precision == "bfloat16" and reason.startswith("auto: the CPU")
+    long = long_run(budget, steps_per_epoch) if on_cpu and budget is not None and model == "gan" else None
+    if long:
+        return "float32", (f"auto: a run of {long}; from {LONG_RUN_MINUTES} minutes on, float32 gives better faces "
+                           f"at equal minutes on a CPU with bfloat16 units ({reason.removeprefix('auto: ')})")
     return precision, reason
 
 

@@ -7,7 +7,6 @@ independent model (a float32 twin of a bfloat16 model).
 """
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -461,47 +460,48 @@ def test_auto_precision_follows_the_hardware_and_is_recorded(monkeypatch, tmp_pa
 
 
 def test_auto_precision_weighs_the_length_of_a_run(monkeypatch, tmp_path, faces_dir):
-    from gan_helpers import cli, devices
     from gan_helpers.runs.budget import Budget
     from gan_helpers.runs.settings import resolve_precision
 
     monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [])
     monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx2", "amx_bf16"})
-    cases = [(Budget(minutes=10), "gan", "bfloat16"), (Budget(minutes=19.9), "gan", "bfloat16"),
-             (Budget(minutes=20), "gan", "float32"), (Budget(minutes=80), "gan", "float32"),
-             (Budget(epochs=11), "gan", "bfloat16"), (Budget(epochs=12), "gan", "float32"),
-             (Budget(steps=1979), "gan", "bfloat16"), (Budget(steps=1980), "gan", "float32"),
-             (Budget(epochs=5, minutes=80), "gan", "bfloat16"),  # stops after 5 epochs: a short run
-             (Budget(minutes=80, generator_iterations=100), "gan", "bfloat16"),
-             (Budget(minutes=80), "wgan-gp", "bfloat16"),  # measured on the balanced GAN only
-             (None, "gan", "bfloat16")]
-    for budget, model, expected in cases:
-        precision, reason = resolve_precision("auto", budget=budget, model=model)
-        assert precision == expected and "AMX_BF16" in reason, (budget, model, precision, reason)
+    cases = [(Budget(minutes=10), {}, "bfloat16"), (Budget(minutes=14.9), {}, "bfloat16"),
+             (Budget(minutes=15), {}, "float32"), (Budget(minutes=80), {}, "float32"),
+             (Budget(steps=1549), {}, "bfloat16"), (Budget(steps=1550), {}, "float32"),
+             (Budget(epochs=9), {"steps_per_epoch": 165}, "bfloat16"),  # 1,485 steps of LFW
+             (Budget(epochs=10), {"steps_per_epoch": 165}, "float32"),
+             (Budget(epochs=1000), {"steps_per_epoch": 1}, "bfloat16"),  # a small folder: 1,000 quick steps
+             (Budget(epochs=100), {}, "bfloat16"),  # steps unknown: the epochs do not decide
+             (Budget(epochs=5, minutes=80), {"steps_per_epoch": 165}, "bfloat16"),  # stops after 825 steps
+             (Budget(minutes=80, generator_iterations=100), {}, "bfloat16"),
+             (Budget(minutes=80), {"model": "wgan-gp"}, "bfloat16"),  # measured on the balanced GAN only
+             (None, {}, "bfloat16")]
+    for budget, given, expected in cases:
+        precision, reason = resolve_precision("auto", budget=budget, **given)
+        assert precision == expected and "AMX_BF16" in reason, (budget, given, precision, reason)
     assert "a run of 80 minutes" in resolve_precision("auto", budget=Budget(minutes=80))[1]
     assert resolve_precision("bfloat16", "given", budget=Budget(minutes=80)) == ("bfloat16", "given")
     monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx2"})  # no bfloat16 units: float32 at any length
     assert resolve_precision("auto", budget=Budget(minutes=5))[0] == "float32"
+    monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [(8, 0)])  # not measured on a GPU: by hardware
+    assert resolve_precision("auto", budget=Budget(minutes=80))[0] == "bfloat16"
 
-    # The command line passes its budget; a flag or --config precision is kept as given.
+    # The command line passes its budget (epochs as the folder's steps); a precision given is kept.
+    monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [])
     monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx2", "amx_bf16"})
-    made = []
-
-    class Recorded:  # stands in for runs.Run: the settings the command line would train with
-        def __init__(self, config, out):
-            made.append(config)
-            self.run_dir, self.history, self.steps, self.epoch, self.seconds = Path(out), [], [], 0, 0.0
-            self.interrupted, self.interruption = False, None
-
-        def train(self, **budget):
-            pass
-
-    monkeypatch.setattr(runs, "Run", Recorded)
+    started = []
+    monkeypatch.setattr(runs.Run, "train", lambda run, **budget: started.append(run))
+    # faces_dir: 96 faces, 76 after the held-out fifth, so 4 steps an epoch at batch 16
     for i, (flags, precision, reason) in enumerate([
-            (["--minutes", "30"], "float32", "a run of 30 minutes"), (["--epochs", "3"], "bfloat16", "AMX_BF16"),
+            (["--minutes", "30"], "float32", "a run of 30 minutes"), (["--epochs", "380"], "bfloat16", "AMX_BF16"),
+            (["--epochs", "400"], "float32", "about 1,600 steps"),
             (["--minutes", "30", "--precision", "bfloat16"], "bfloat16", "given"),
-            (["--minutes", "30", "--config", '{"precision": "auto"}'], "float32", "a run of 30 minutes")]):
-        assert cli.main(["train", "--data", str(faces_dir), "--out", str(tmp_path / f"r{i}"), "--quiet",
-                         *flags]) == 0
-        config = runs.default_config(**{k: v for k, v in made[-1].items() if k not in ("data_dir", "crop")})
-        assert config["precision"] == precision and reason in config["precision_reason"], (flags, config)
+            (["--minutes", "30", "--config", '{"precision": "auto", "batch_size": 16}'], "float32", "30 minutes"),
+            (["--minutes", "30", "--model", "wgan-gp"], "bfloat16", "AMX_BF16")]):
+        config = ["--config", '{"batch_size": 16}'] if "--config" not in flags else []
+        with tiny_models():
+            assert cli.main(["train", "--data", str(faces_dir), "--size", "32", "--out", str(tmp_path / f"r{i}"),
+                             "--quiet", *config, *flags]) == 0
+        settings = started[-1].config  # what config.json records at the first epoch's end
+        assert settings["precision"] == precision and reason in settings["precision_reason"], (flags, settings)
+        assert _compute_dtypes(started[-1].gan.generator) == {precision}

@@ -308,7 +308,8 @@ def default_config(**overrides) -> dict:
     return config
 
 
-def resolve_precision(precision: str, reason=None, budget=None, model: str = "gan") -> tuple[str, str | None]:
+def resolve_precision(precision: str, reason=None, budget=None, model: str = "gan",
+                      steps_per_epoch: int | None = None) -> tuple[str, str | None]:
     """``(precision, reason)``: "auto" resolved for this machine and, where ``budget`` is known (the command
     line's ``train``), for a run of that length (:func:`gan_helpers.devices.auto_precision`), the one place
     it is; any other precision is kept with ``reason``."""
@@ -316,7 +317,7 @@ def resolve_precision(precision: str, reason=None, budget=None, model: str = "ga
         return precision, reason
     from gan_helpers.devices import auto_precision
 
-    return auto_precision(budget, model)
+    return auto_precision(budget, model, steps_per_epoch)
 
 
 def resolved_rates(config: dict) -> dict:
