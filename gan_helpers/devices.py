@@ -130,12 +130,13 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
 
 
 #: From this long a run of the balanced GAN, ``auto`` computes in float32 on a CPU with bfloat16 units. Measured on
-#: a 2-core Xeon with AMX-BF16 (BENCHMARKS.md, "Which precision?"): at equal steps bfloat16's SWD is higher at every
-#: mark, by more than its 1.24x steps a minute make up; at 10 minutes the two are level, and float32's marks at
-#: 11.7-12.8 minutes are already below every bfloat16 mark of the same seed, up to 9,665 steps. 15 minutes leaves a
-#: margin. A budget in steps or epochs counts as its steps: 1,550 steps are 15 minutes in float32 there.
-LONG_RUN_MINUTES = 15
-LONG_RUN_STEPS = 1550
+#: a 2-core Xeon with AMX-BF16 (BENCHMARKS.md, "Which precision?"): from 1,210 steps on, bfloat16 stays at SWD
+#: 35.8-39.3 to 9,665 steps, while float32 goes on improving. Its marks at 4,620-4,830 steps (45-47 minutes) are
+#: below every bfloat16 mark of the same seed in all three float32 runs; before that, the runs are within the
+#: spread of two float32 runs of one seed. A budget in steps or epochs counts as its steps: 4,650 steps are 45
+#: minutes in float32 there.
+LONG_RUN_MINUTES = 45
+LONG_RUN_STEPS = 4650
 
 
 def long_run(budget, steps_per_epoch: int | None = None) -> str | None:

@@ -465,12 +465,12 @@ def test_auto_precision_weighs_the_length_of_a_run(monkeypatch, tmp_path, faces_
 
     monkeypatch.setattr(devices, "_gpu_capabilities", lambda: [])
     monkeypatch.setattr(devices, "cpu_flags", lambda: {"avx2", "amx_bf16"})
-    cases = [(Budget(minutes=10), {}, "bfloat16"), (Budget(minutes=14.9), {}, "bfloat16"),
-             (Budget(minutes=15), {}, "float32"), (Budget(minutes=80), {}, "float32"),
-             (Budget(steps=1549), {}, "bfloat16"), (Budget(steps=1550), {}, "float32"),
-             (Budget(epochs=9), {"steps_per_epoch": 165}, "bfloat16"),  # 1,485 steps of LFW
-             (Budget(epochs=10), {"steps_per_epoch": 165}, "float32"),
-             (Budget(epochs=1000), {"steps_per_epoch": 1}, "bfloat16"),  # a small folder: 1,000 quick steps
+    cases = [(Budget(minutes=10), {}, "bfloat16"), (Budget(minutes=44.9), {}, "bfloat16"),
+             (Budget(minutes=45), {}, "float32"), (Budget(minutes=80), {}, "float32"),
+             (Budget(steps=4649), {}, "bfloat16"), (Budget(steps=4650), {}, "float32"),
+             (Budget(epochs=28), {"steps_per_epoch": 165}, "bfloat16"),  # 4,620 steps of LFW
+             (Budget(epochs=29), {"steps_per_epoch": 165}, "float32"),
+             (Budget(epochs=4000), {"steps_per_epoch": 1}, "bfloat16"),  # a small folder: 4,000 quick steps
              (Budget(epochs=100), {}, "bfloat16"),  # steps unknown: the epochs do not decide
              (Budget(epochs=5, minutes=80), {"steps_per_epoch": 165}, "bfloat16"),  # stops after 825 steps
              (Budget(minutes=80, generator_iterations=100), {}, "bfloat16"),
@@ -493,11 +493,11 @@ def test_auto_precision_weighs_the_length_of_a_run(monkeypatch, tmp_path, faces_
     monkeypatch.setattr(runs.Run, "train", lambda run, **budget: started.append(run))
     # faces_dir: 96 faces, 76 after the held-out fifth, so 4 steps an epoch at batch 16
     for i, (flags, precision, reason) in enumerate([
-            (["--minutes", "30"], "float32", "a run of 30 minutes"), (["--epochs", "380"], "bfloat16", "AMX_BF16"),
-            (["--epochs", "400"], "float32", "about 1,600 steps"),
-            (["--minutes", "30", "--precision", "bfloat16"], "bfloat16", "given"),
-            (["--minutes", "30", "--config", '{"precision": "auto", "batch_size": 16}'], "float32", "30 minutes"),
-            (["--minutes", "30", "--model", "wgan-gp"], "bfloat16", "AMX_BF16")]):
+            (["--minutes", "60"], "float32", "a run of 60 minutes"), (["--epochs", "1150"], "bfloat16", "AMX_BF16"),
+            (["--epochs", "1200"], "float32", "about 4,800 steps"),
+            (["--minutes", "60", "--precision", "bfloat16"], "bfloat16", "given"),
+            (["--minutes", "60", "--config", '{"precision": "auto", "batch_size": 16}'], "float32", "60 minutes"),
+            (["--minutes", "60", "--model", "wgan-gp"], "bfloat16", "AMX_BF16")]):
         config = ["--config", '{"batch_size": 16}'] if "--config" not in flags else []
         with tiny_models():
             assert cli.main(["train", "--data", str(faces_dir), "--size", "32", "--out", str(tmp_path / f"r{i}"),
