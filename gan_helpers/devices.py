@@ -163,21 +163,31 @@ def auto_precision(budget=None, model: str = "gan", steps_per_epoch: int | None 
     :class:`~gan_helpers.runs.budget.Budget`) is a :func:`long_run` computes in float32: bfloat16's
     extra steps do not make up for what it costs per step on a run that long.
     """
-    precision, reason = _hardware_precision()
-    on_cpu = precision == "bfloat16" and reason.startswith("auto: the CPU")
-    long = long_run(budget, steps_per_epoch) if on_cpu and budget is not None and model == "gan" else None
+    gpu = _gpu_bfloat16()
+    if gpu:  # the length rule was measured on CPUs only
+        return "bfloat16", gpu
+    cpu = _cpu_bfloat16()
+    if not cpu:
+        return "float32", _NO_BFLOAT16
+    long = long_run(budget, steps_per_epoch) if budget is not None and model == "gan" else None
     if long:
         return "float32", (f"auto: a run of {long}; from {LONG_RUN_MINUTES} minutes on, float32 gives better faces "
-                           f"at equal minutes on a CPU with bfloat16 units ({reason.removeprefix('auto: ')})")
-    return precision, reason
+                           f"at equal minutes on a CPU with bfloat16 units ({cpu.removeprefix('auto: ')})")
+    return "bfloat16", cpu
 
 
-def _hardware_precision() -> tuple[str, str]:
-    """bfloat16 where the hardware has bfloat16 units, float32 elsewhere, and why."""
+_NO_BFLOAT16 = "auto: the CPU reports no bfloat16 units (AVX512_BF16, AMX-BF16), and no such GPU"
+
+
+def _gpu_bfloat16() -> str | None:
+    """Why a GPU computes bfloat16 (compute capability 8.0 or more), or None."""
     for capability in _gpu_capabilities():
         if tuple(capability) >= (8, 0):
-            return "bfloat16", f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
+            return f"auto: the GPU has compute capability {capability[0]}.{capability[1]} (bfloat16 units)"
+    return None
+
+
+def _cpu_bfloat16() -> str | None:
+    """Why the CPU computes bfloat16 (it reports AVX512_BF16 or AMX-BF16), or None."""
     flags = cpu_flags() & {"avx512_bf16", "amx_bf16"}
-    if flags:
-        return "bfloat16", f"auto: the CPU reports {' and '.join(sorted(f.upper() for f in flags))}"
-    return "float32", "auto: the CPU reports no bfloat16 units (AVX512_BF16, AMX-BF16), and no such GPU"
+    return f"auto: the CPU reports {' and '.join(sorted(f.upper() for f in flags))}" if flags else None
