@@ -56,7 +56,12 @@ def dropout_layers(model) -> list:
 
 def standing_statistics(generator, batches: int, batch_size: int, seed: int, dropout: bool = True) -> None:
     """Set every batch norm layer's moving mean and variance to the means, over ``batches`` batches of
-    seeded noise, of its batch means and variances (G in training mode), as ``averaging`` does."""
+    seeded noise, of its batch means and variances (G in training mode).
+
+    This is the loop of ``averaging.GeneratorAverage.refresh_statistics``, run on the loaded model itself
+    with noise of one's choice: the method works on the average's clone with the run's fixed noise, and the
+    loaded model's dropout seed states are what make the run's own noise reproduce the saved statistics.
+    """
     layers = averaging.batch_norm_layers(generator)
     drops = dropout_layers(generator)
     rates = [layer.rate for layer in drops]
