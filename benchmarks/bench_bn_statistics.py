@@ -55,29 +55,18 @@ def dropout_layers(model) -> list:
 
 
 def standing_statistics(generator, batches: int, batch_size: int, seed: int, dropout: bool = True) -> None:
-    """Set every batch norm layer's moving mean and variance to the means, over ``batches`` batches of
-    seeded noise, of its batch means and variances (G in training mode).
-
-    This is the loop of ``averaging.GeneratorAverage.refresh_statistics``, run on the loaded model itself
-    with noise of one's choice: the method works on the average's clone with the run's fixed noise, and the
-    loaded model's dropout seed states are what make the run's own noise reproduce the saved statistics.
-    """
-    layers = averaging.batch_norm_layers(generator)
+    """``averaging.standing_statistics`` over ``batches`` batches of ``batch_size`` noise vectors drawn with
+    ``seed``, on the loaded model itself (whose dropout seed states make the run's own noise reproduce the
+    saved statistics); ``dropout=False`` takes them with G's dropout off."""
     drops = dropout_layers(generator)
     rates = [layer.rate for layer in drops]
-    momenta = [layer.momentum for layer in layers]
     noise = np.random.default_rng(seed).normal(size=(batches, batch_size, int(generator.input_shape[-1])))
     try:
         if not dropout:
             for layer in drops:
                 layer.rate = 0.0
-        for k, z in enumerate(noise.astype(np.float32)):
-            for layer in layers:
-                layer.momentum = k / (k + 1.0)
-            generator(z, training=True)
+        averaging.standing_statistics(generator, noise)
     finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum
         for layer, rate in zip(drops, rates):
             layer.rate = rate
 

@@ -164,28 +164,42 @@ class GeneratorAverage:
     def refresh_statistics(self):
         """Recompute every batch norm layer's moving statistics for the averaged weights (see the module doc).
 
-        Batch ``k`` (from 0) is run with the layer's momentum set to ``k / (k + 1)``, so
-        after the last batch the moving mean is the mean of the batch means and the moving
-        variance the mean of the batch variances. Every other non-trainable variable the
+        :func:`standing_statistics` on the fixed noise; every other non-trainable variable the
         training-mode pass touches (dropout's seed states) is restored afterwards.
         """
         layers = batch_norm_layers(self.averaged)
         statistics = {id(v) for layer in layers for v in (layer.moving_mean, layer.moving_variance)}
         others = [v for v in self.averaged.non_trainable_variables if id(v) not in statistics]
         kept = [v.numpy() for v in others]
-        momenta = [layer.momentum for layer in layers]
         try:
-            if layers:
-                for k, noise in enumerate(self.statistics_noise):
-                    for layer in layers:
-                        layer.momentum = k / (k + 1.0)
-                    self.averaged(noise, training=True)
+            standing_statistics(self.averaged, self.statistics_noise)
         finally:
-            for layer, momentum in zip(layers, momenta):
-                layer.momentum = momentum
             for variable, value in zip(others, kept):
                 variable.assign(value)
         self.statistics_stale = False
+
+
+def standing_statistics(model, noise_batches) -> None:
+    """Set every batch norm layer of ``model`` to standing statistics over ``noise_batches``.
+
+    ``noise_batches`` has shape (batches, batch size, latent dim). Batch ``k`` (from 0) runs
+    through ``model`` in training mode (dropout on) with each layer's momentum set to
+    ``k / (k + 1)``, so after the last batch the moving mean is the mean of the batch means and
+    the moving variance the mean of the batch variances. The momenta are put back; the pass
+    advances dropout's seed states, which the caller restores if it needs them.
+    """
+    layers = batch_norm_layers(model)
+    if not layers:
+        return
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for k, noise in enumerate(np.asarray(noise_batches, dtype=np.float32)):
+            for layer in layers:
+                layer.momentum = k / (k + 1.0)
+            model(noise, training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
 
 
 class UpdateAverage(keras.callbacks.Callback):

@@ -134,6 +134,30 @@ def test_batch_norm_statistics_of_the_average_are_its_own(drawn):
         assert not np.allclose(raw.moving_mean.numpy(), mean, rtol=1e-3, atol=1e-5), "not a copy of the raw G's"
 
 
+def test_standing_statistics_are_the_means_of_the_batch_moments_and_keep_the_momenta():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((5,)),
+                              keras.layers.Dense(7), keras.layers.BatchNormalization(momentum=0.9),
+                              keras.layers.Dense(4), keras.layers.BatchNormalization(momentum=0.8)])
+    noise = np.random.default_rng(0).normal(size=(3, 32, 5)).astype(np.float32)
+    averaging.standing_statistics(model, noise)
+    layers = averaging.batch_norm_layers(model)
+    assert [layer.momentum for layer in layers] == [0.9, 0.8]
+    # Independently, in numpy: the first layer's statistics from the Dense layer's outputs, then the second's
+    # from the Dense layer after the first normalised each batch by its own moments (training mode).
+    w1, b1 = model.layers[0].get_weights()
+    g1, be1 = layers[0].gamma.numpy(), layers[0].beta.numpy()
+    w2, b2 = model.layers[2].get_weights()
+    first = [z.astype(np.float64) @ w1 + b1 for z in noise]
+    normed = [(x - x.mean(0)) / np.sqrt(x.var(0) + layers[0].epsilon) * g1 + be1 for x in first]
+    second = [x @ w2 + b2 for x in normed]
+    for layer, outputs in zip(layers, (first, second)):
+        np.testing.assert_allclose(layer.moving_mean.numpy(), np.mean([x.mean(0) for x in outputs], axis=0),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), np.mean([x.var(0) for x in outputs], axis=0),
+                                   rtol=1e-3, atol=1e-5)
+
+
 def test_sampling_saving_and_snapshots_use_the_averaged_generator(drawn, tmp_path, monkeypatch):
     saved = []
     real_save_model = runs.checkpoints.save_model
