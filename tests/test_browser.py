@@ -138,7 +138,8 @@ def open_notebook(page, base, token, name, ready=".jp-Notebook", dialog_ms=10_00
 def open_and_run_all(page, base, token, name):
     """Open a notebook in JupyterLab, take the proposed kernel, and start Run All Cells."""
     open_notebook(page, base, token, name)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    # Under a full test run both cores are busy, and a kernel can take minutes to start.
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     page.click("li.lm-MenuBar-item:has-text('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
 
