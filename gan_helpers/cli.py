@@ -439,7 +439,7 @@ def _add_train(commands) -> None:
                         "(mixed precision; faster only where the hardware has bfloat16 units); auto, the default: "
                         "bfloat16 where the CPU reports AVX512_BF16 or AMX-BF16 (or a GPU has bfloat16 units), "
                         "float32 elsewhere; on such a CPU a new GAN run of 45 minutes or more (or about 4,650 "
-                        "steps of --epochs) computes in float32, which gives better faces there")
+                        "steps of --epochs) computes in float32, which gives better faces there on average")
     p.add_argument("--distribute", choices=["mirrored", "multi-worker"],
                    help="train on several devices: mirrored (every visible GPU, or on a machine without GPUs "
                         "the CPU split into --replicas logical devices) or multi-worker (the cluster in "

@@ -130,11 +130,11 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
 
 
 #: From this long a run of the balanced GAN, ``auto`` computes in float32 on a CPU with bfloat16 units. Measured on
-#: a 2-core Xeon with AMX-BF16 (BENCHMARKS.md, "Which precision?"): from 1,210 steps on, bfloat16 stays at SWD
-#: 35.8-39.3 to 9,665 steps, while float32 goes on improving. Its marks at 4,620-4,830 steps (45-47 minutes) are
-#: below every bfloat16 mark of the same seed in all three float32 runs; before that, the runs are within the
-#: spread of two float32 runs of one seed. A budget in steps or epochs counts as its steps: 4,650 steps are 45
-#: minutes in float32 there.
+#: 2-core CPUs with bfloat16 units (BENCHMARKS.md, "Which precision?"): from 1,210 steps on, bfloat16 stays at SWD
+#: 35.8-40.8 on three training seeds. Float32 goes on improving on two of them: its marks at 4,620-4,830 steps
+#: (45-47 minutes) are below every bfloat16 mark of the same seed in all three of their float32 runs; on the third
+#: seed the two are level. Before that, the runs are within the spread of two float32 runs of one seed. A budget
+#: in steps or epochs counts as its steps: 4,650 steps are 45 minutes in float32 there.
 LONG_RUN_MINUTES = 45
 LONG_RUN_STEPS = 4650
 
@@ -160,8 +160,8 @@ def auto_precision(budget=None, model: str = "gan", steps_per_epoch: int | None 
     bfloat16 where the hardware computes it (a GPU of compute capability 8.0 or more, or a CPU that
     reports AVX512_BF16 or AMX-BF16); float32 elsewhere, since on other CPUs bfloat16 is emulated and
     8-12x slower (BENCHMARKS.md). On such a CPU a balanced GAN whose ``budget`` (a
-    :class:`~gan_helpers.runs.budget.Budget`) is a :func:`long_run` computes in float32: bfloat16's
-    extra steps do not make up for what it costs per step on a run that long.
+    :class:`~gan_helpers.runs.budget.Budget`) is a :func:`long_run` computes in float32: on average,
+    bfloat16's extra steps do not make up for what it costs per step on a run that long.
     """
     gpu = _gpu_bfloat16()
     if gpu:  # the length rule was measured on CPUs only
@@ -172,7 +172,7 @@ def auto_precision(budget=None, model: str = "gan", steps_per_epoch: int | None 
     long = long_run(budget, steps_per_epoch) if budget is not None and model == "gan" else None
     if long:
         return "float32", (f"auto: a run of {long}; from {LONG_RUN_MINUTES} minutes on, float32 gives better faces "
-                           f"at equal minutes on a CPU with bfloat16 units ({cpu.removeprefix('auto: ')})")
+                           f"on average at equal minutes on a CPU with bfloat16 units ({cpu.removeprefix('auto: ')})")
     return "bfloat16", cpu
 
 
