@@ -13,7 +13,8 @@ that they run about 4x faster on a 2-core CPU), ``lr-half-ema`` and
 generator, decay 0.999, without and with mirrored faces; the first is today's
 default spelled out), ``default-float32`` (the default in float32 on every CPU),
 ``5x5-wider`` (today's default with 5x5 kernels and the wider networks of the
-independent plain loop) and ``5x5-wider-float32`` (that in float32). Snapshots of a run with an
+independent plain loop), ``5x5-wider-float32`` (that in float32), and ``ttur``
+and ``ttur-float32`` (two time-scale rates: D's 1e-3, 4x G's 2.5e-4). Snapshots of a run with an
 averaged generator are the averaged generator. The equal-minutes comparison of
 GAN, WGAN and WGAN-GP was this script with ``--recipes default wgan wgan-gp``
 when ``default`` was today's ``old-default``.
@@ -84,6 +85,9 @@ RECIPES = {
 }
 # The same in float32 wherever it runs (a separate, labelled option: the exercise's networks stay the default).
 RECIPES["5x5-wider-float32"] = {**RECIPES["5x5-wider"], "precision": "float32"}
+# Two time-scale rates: D learns 4x faster than G (1e-3 and 2.5e-4, the default's 5e-4 between them).
+RECIPES["ttur"] = {"d_learning_rate": 1e-3, "g_learning_rate": 2.5e-4}
+RECIPES["ttur-float32"] = {**RECIPES["ttur"], "precision": "float32"}
 
 
 def main():
