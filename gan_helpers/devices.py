@@ -131,9 +131,9 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
 
 #: From this long a run of the balanced GAN, ``auto`` computes in float32 on a CPU with bfloat16 units. Measured on
 #: 2-core CPUs with bfloat16 units (BENCHMARKS.md, "Which precision?"): from 1,210 steps on, bfloat16 stays at SWD
-#: 35.8-40.8 on three training seeds. Float32 goes on improving on two of them: its marks at 4,620-4,830 steps
-#: (45-47 minutes) are below every bfloat16 mark of the same seed in all three of their float32 runs; on the third
-#: seed the two are level. Before that, the runs are within the spread of two float32 runs of one seed. A budget
+#: 35.8-40.8 on four training seeds. Float32 goes on improving on two of them: its marks at 4,620-4,830 steps
+#: (45-47 minutes) are below every bfloat16 mark of the same seed in all three of their float32 runs; on the other
+#: two seeds the two are level, so the rule rests on the average. Before that, the runs are within the spread of two float32 runs of one seed. A budget
 #: in steps or epochs counts as its steps: 4,650 steps are 45 minutes in float32 there.
 LONG_RUN_MINUTES = 45
 LONG_RUN_STEPS = 4650
