@@ -46,6 +46,10 @@ a copy of a run folder with ``lr_decay`` written into its config.json branches
 a decaying run from a constant-rate one at equal history (--resume with an
 --lr-decay that differs from the folder's stops with that advice).
 
+The same holds for ``batch_size``: a copy with a larger ``batch_size`` in its
+config.json, resumed, branches a larger-batch run late in training (each row
+records the run's batch size, the table shows one other than 64).
+
 --resume continues a recipe's run from its checkpoint in the output folder
 (after an interruption, or to reach later marks) up to the largest --minutes;
 only the snapshots named by --minutes are evaluated, and their rows replace
@@ -153,7 +157,7 @@ def main():
                 rows = [r for r in rows if (r["recipe"], r.get("steps")) != (recipe, mark)]
                 speed = len(run.steps) / (run.seconds / 60) if run.seconds else None
                 rows.append({"recipe": recipe, "seed": args.seed, "lr_decay": run.config.get("lr_decay"),
-                             "steps": mark, "minutes": None,
+                             "batch_size": run.config["batch_size"], "steps": mark, "minutes": None,
                              "steps_per_minute": speed, **result})
             else:
                 rows = [r for r in rows if (r["recipe"], r["minutes"]) != (recipe, mark)]
@@ -176,6 +180,7 @@ def main():
         mark = (f"{r.get('seed', '')} | {r['steps']} | {r['steps_per_minute']:.1f}" if r.get("steps")
                 else f"{r['minutes']:g}")
         decay = f" (lr_decay {r['lr_decay'][0]}-{r['lr_decay'][1]})" if r.get("lr_decay") else ""
+        decay += f" (batch {r['batch_size']})" if r.get("batch_size", 64) != 64 else ""
         lines.append(f"| {r['recipe']}{decay} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
                      f"{r['diversity_ratio']:.2f} | {r['memorisation_ratio']:.2f} |")
     table = "\n".join(lines)
