@@ -66,7 +66,6 @@ def fixed_averages(run, decays) -> dict:
             mine.assign(theirs)
         # warmup_decay(t) >= decay from t = (10 decay - 1) / (1 - decay) on: start there.
         average.updates.assign(int((10 * decay - 1) / (1 - decay)) + 1)
-        average.statistics_stale = True
         made[decay] = average
     return made
 
