@@ -348,16 +348,20 @@ def discriminator_builder(build) -> None:
     labels = np.concatenate([np.ones((16, 1)), np.zeros((16, 1))]).astype(np.float32)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     # Dropout off (``plain``), so that the loss measures what the steps learnt rather than which units dropped.
-    # At 3e-4 the loss falls on every one of 20 initialisations; at 1e-3 it overshoots at the 8th step on 3 of 20.
+    # RMSProp's first steps overshoot now and then: one step's loss can jump above the first one's (0.59 -> 0.74
+    # at the 9th step on one of 60 initialisations at 3e-4). So D learns when the best loss of the last half of
+    # the steps is below the first; on 60 other initialisations it is 0.055-0.131 below.
     losses = _trains(plain, lambda logits: bce(labels, logits), images, steps=LEARNING_STEPS, learning_rate=3e-4)
+    best_late = min(losses[LEARNING_STEPS // 2:])
     if not all(math.isfinite(loss) for loss in losses):
         _fail(f"Training D on 16 drawn faces and 16 blurred fakes gave the losses {losses}: not finite. Look for "
               "a layer that can divide by zero or overflow (D should have none: convolutions, max-pooling, ReLU, "
               "dropout and dense layers only).")
-    if not losses[-1] < losses[0]:
+    if not best_late < losses[0]:
         _fail(f"{LEARNING_STEPS} training steps of D (dropout off) on 16 drawn faces and 16 blurred fakes did not "
-              f"lower its loss ({losses[0]:.3f} -> {losses[-1]:.3f}): D does not learn. Is every layer connected, "
+              f"lower its loss (first {losses[0]:.3f}, best of the last {LEARNING_STEPS - LEARNING_STEPS // 2} "
+              f"{best_late:.3f}): D does not learn. Is every layer connected, "
               "and does the last Dense(1) have no activation (a logit)?")
     _ok(f"{name}: the exercise's D at 64x64 with {got:,} parameters; image_size, batch_norm and the dropout "
         f"rates work; {LEARNING_STEPS} training steps on drawn faces lower its loss "
-        f"({losses[0]:.3f} -> {losses[-1]:.3f}).")
+        f"({losses[0]:.3f} -> {best_late:.3f}).")
