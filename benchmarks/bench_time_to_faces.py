@@ -179,9 +179,9 @@ def main():
     for r in rows:
         mark = (f"{r.get('seed', '')} | {r['steps']} | {r['steps_per_minute']:.1f}" if r.get("steps")
                 else f"{r['minutes']:g}")
-        decay = f" (lr_decay {r['lr_decay'][0]}-{r['lr_decay'][1]})" if r.get("lr_decay") else ""
-        decay += f" (batch {r['batch_size']})" if r.get("batch_size", 64) != 64 else ""
-        lines.append(f"| {r['recipe']}{decay} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
+        changes = f" (lr_decay {r['lr_decay'][0]}-{r['lr_decay'][1]})" if r.get("lr_decay") else ""
+        changes += f" (batch {r['batch_size']})" if r.get("batch_size", 64) != 64 else ""
+        lines.append(f"| {r['recipe']}{changes} | {mark} | {r['swd']:.1f} | {r['face_rate']:.3f} | "
                      f"{r['diversity_ratio']:.2f} | {r['memorisation_ratio']:.2f} |")
     table = "\n".join(lines)
     print(table)
